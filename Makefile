@@ -1,0 +1,62 @@
+# ga-listener: the two set-up commands are `make up` (demo against the local emulator) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STATE_DIR := .ga-emulator
+EMULATOR_PORT ?= 8787
+# The emulator's demo key pair (not a real credential; see README "The emulator").
+DEMO_KEY_ID := ga-demo-key-id
+DEMO_KEY_SECRET := ga-demo-key-secret
+PULUMI_VERSION := 3.272.0
+
+.PHONY: up test lint bench emulator emulator-stop clean
+
+$(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+up:
+	@command -v pulumi >/dev/null 2>&1 || { \
+	  echo "make up needs the Pulumi CLI (this README was written for v$(PULUMI_VERSION)) and none is on PATH." >&2; \
+	  echo "Install it: curl -fsSL https://get.pulumi.com | sh   (or: brew install pulumi), then run make up again." >&2; \
+	  exit 1; }
+	@$(MAKE) --no-print-directory $(VENV)/.installed emulator
+	@mkdir -p .pulumi-state
+	@export PULUMI_BACKEND_URL="file://$(CURDIR)/.pulumi-state" PULUMI_CONFIG_PASSPHRASE=demo \
+	  ALIBABA_CLOUD_ACCESS_KEY_ID=$(DEMO_KEY_ID) ALIBABA_CLOUD_ACCESS_KEY_SECRET=$(DEMO_KEY_SECRET) \
+	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; \
+	  pulumi stack select dev --create --non-interactive && pulumi up --stack dev --yes --non-interactive
+	@echo "The emulator is still running (pid $$(cat $(STATE_DIR)/pid)); stop it with: make emulator-stop"
+
+# Start the emulator in the background (idempotent) and wait for its ready line.
+emulator: $(VENV)/.installed
+	@mkdir -p $(STATE_DIR)
+	@if [ -f $(STATE_DIR)/pid ] && kill -0 $$(cat $(STATE_DIR)/pid) 2>/dev/null; then \
+	  echo "emulator already running (pid $$(cat $(STATE_DIR)/pid))"; \
+	else \
+	  $(PY) -m ga_emulator --port $(EMULATOR_PORT) --state $(STATE_DIR)/state.json \
+	    --credential $(DEMO_KEY_ID):$(DEMO_KEY_SECRET) --accelerator ga-demo \
+	    --listener ga-demo:lsr-demo:tcp:80-80 \
+	    >$(STATE_DIR)/ready.txt 2>$(STATE_DIR)/emulator.log & echo $$! >$(STATE_DIR)/pid; \
+	  for i in $$(seq 100); do grep -q listening $(STATE_DIR)/ready.txt 2>/dev/null && break; sleep 0.1; done; \
+	  grep listening $(STATE_DIR)/ready.txt || { echo "emulator did not start; see $(STATE_DIR)/emulator.log" >&2; exit 1; }; \
+	fi
+
+emulator-stop:
+	@if [ -f $(STATE_DIR)/pid ]; then kill $$(cat $(STATE_DIR)/pid) 2>/dev/null || true; rm -f $(STATE_DIR)/pid; echo "emulator stopped"; fi
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check provider tests bench
+	$(VENV)/bin/mypy
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean: emulator-stop
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
