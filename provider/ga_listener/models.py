@@ -1,0 +1,392 @@
+"""The desired listener configuration: pydantic models carrying every rule of the GA API.
+
+Rules follow the current API (``ga-api.md``) where it and the seed page differ. Field rules live on the types
+below; rules that tie fields together (protocol-dependent fields, overlapping ranges, the port quota) live in
+:func:`cross_field_violations`, which both the model and :func:`validate_inputs` use, so each rule is written once.
+
+:func:`validate_inputs` is what ``check`` runs: it never raises, reports every violation (not just the first)
+with a property path such as ``port_ranges[1].to_port``, and skips properties whose value is not known yet.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "Certificate",
+    "ForwardedForConfig",
+    "ListenerConfig",
+    "PortRange",
+    "Violation",
+    "cross_field_violations",
+    "validate_inputs",
+]
+
+PORT_MIN, PORT_MAX = 1, 65499
+PORT_QUOTA = 30
+HTTP_PROTOCOLS = frozenset({"http", "https"})
+IDLE_TIMEOUT_RANGES = {"tcp": (10, 900), "udp": (10, 20), "http": (1, 60), "https": (1, 60)}
+REQUEST_TIMEOUT_RANGE = (1, 180)
+NAME_PATTERN = re.compile(r"[A-Za-z\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff_.\-]{0,127}")
+ID_PATTERN = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+# --- scalar types -------------------------------------------------------------------------------------------
+
+
+def _whole_number(value: Any) -> Any:
+    # The provider host turns every number into a float (80 -> 80.0); bools are ints to Python but never ports.
+    if isinstance(value, bool):
+        raise PydanticCustomError("whole_number", "must be a whole number, not a boolean")
+    if isinstance(value, float) and not value.is_integer():
+        raise PydanticCustomError("whole_number", "must be a whole number, got {value}", {"value": value})
+    return value
+
+
+def _within(low: int, high: int, note: str = "") -> AfterValidator:
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise PydanticCustomError(
+                "out_of_range", "must be between {low} and {high}{note}, got {value}",
+                {"low": low, "high": high, "note": note, "value": value},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _one_of(*choices: str, fold: Callable[[str], str] = str.lower) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value  # let the str type report it
+        folded = fold(value.strip())
+        if folded not in choices:
+            raise PydanticCustomError(
+                "one_of", "must be one of {choices}, got {value}",
+                {"choices": ", ".join(choices), "value": repr(value)},
+            )
+        return folded
+
+    return check
+
+
+def _matches(pattern: re.Pattern[str], rule: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise PydanticCustomError("pattern", rule)
+        return value
+
+    return AfterValidator(check)
+
+
+def _description_rule(value: str) -> str:
+    if value.startswith(("http://", "https://")):
+        raise PydanticCustomError("description", "must not start with http:// or https://")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+Port = Annotated[WholeNumber, _within(PORT_MIN, PORT_MAX, " (65500-65535 are reserved)")]
+Protocol = Annotated[Literal["tcp", "udp", "http", "https"], BeforeValidator(_one_of("tcp", "udp", "http", "https"))]
+ClientAffinity = Annotated[
+    Literal["NONE", "SOURCE_IP"], BeforeValidator(_one_of("NONE", "SOURCE_IP", fold=str.upper))
+]
+HttpVersion = Annotated[
+    Literal["http1.1", "http2", "http3"], BeforeValidator(_one_of("http1.1", "http2", "http3"))
+]
+SecurityPolicyId = Annotated[
+    Literal[
+        "tls_cipher_policy_1_0", "tls_cipher_policy_1_1", "tls_cipher_policy_1_2",
+        "tls_cipher_policy_1_2_strict", "tls_cipher_policy_1_2_strict_with_1_3",
+    ],
+    BeforeValidator(_one_of(
+        "tls_cipher_policy_1_0", "tls_cipher_policy_1_1", "tls_cipher_policy_1_2",
+        "tls_cipher_policy_1_2_strict", "tls_cipher_policy_1_2_strict_with_1_3",
+    )),
+]
+Name = Annotated[
+    str,
+    _matches(NAME_PATTERN, "must be 1 to 128 characters, start with a letter or a Chinese character and "
+                           "contain only letters, digits, Chinese characters, '_', '-' and '.'"),
+]
+Description = Annotated[str, Field(max_length=200), AfterValidator(_description_rule)]
+ResourceId = Annotated[str, _matches(ID_PATTERN, "must be 1 to 128 printable ASCII characters without spaces")]
+RegionId = Annotated[
+    Literal["cn-hangzhou"],
+    BeforeValidator(_one_of("cn-hangzhou")),  # GA is a global service
+]
+IdleTimeout = Annotated[WholeNumber, _within(1, 900)]  # the protocol narrows it: see cross_field_violations
+RequestTimeout = Annotated[WholeNumber, _within(*REQUEST_TIMEOUT_RANGE)]
+
+
+# --- nested models ------------------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PortRange(_Model):
+    """An inclusive range of listener ports, ``from_port <= to_port``."""
+
+    from_port: Port
+    to_port: Port
+
+    @field_validator("to_port")
+    @classmethod
+    def _not_below_from(cls, to_port: int, info: ValidationInfo) -> int:
+        from_port = info.data.get("from_port")
+        if from_port is not None and to_port < from_port:
+            raise PydanticCustomError(
+                "port_order", "must not be below from_port ({from_port}), got {to_port}",
+                {"from_port": from_port, "to_port": to_port},
+            )
+        return to_port
+
+    @property
+    def size(self) -> int:
+        """How many ports the range covers."""
+        return self.to_port - self.from_port + 1
+
+
+class BackendPort(PortRange):
+    """A backend port: the API takes one port per range (``from_port == to_port``)."""
+
+    @field_validator("to_port")
+    @classmethod
+    def _single_port(cls, to_port: int, info: ValidationInfo) -> int:
+        from_port = info.data.get("from_port")
+        if from_port is not None and to_port != from_port:
+            raise PydanticCustomError(
+                "single_port", "must equal from_port ({from_port}): a backend port range holds one port",
+                {"from_port": from_port},
+            )
+        return to_port
+
+
+class Certificate(_Model):
+    """An SSL certificate attached to an HTTPS listener."""
+
+    id: ResourceId
+
+
+class ForwardedForConfig(_Model):
+    """``X-Forwarded-*`` headers of an HTTP/HTTPS listener; an unset flag is left as the listener has it."""
+
+    forwarded_for_ga_id_enabled: bool | None = None
+    forwarded_for_ga_ap_enabled: bool | None = None
+    forwarded_for_proto_enabled: bool | None = None
+    forwarded_for_port_enabled: bool | None = None
+    real_ip_enabled: bool | None = None
+
+
+def _non_empty(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    if not items:
+        raise PydanticCustomError("non_empty", "must not be empty (omit the property to leave it unmanaged)")
+    return items
+
+
+PortRanges = Annotated[tuple[PortRange, ...], AfterValidator(_non_empty)]
+BackendPorts = Annotated[tuple[BackendPort, ...], AfterValidator(_non_empty)]
+Certificates = Annotated[tuple[Certificate, ...], AfterValidator(_non_empty)]
+
+
+# --- the whole configuration --------------------------------------------------------------------------------
+
+
+class ListenerConfig(_Model):
+    """What the user wants a listener to look like. ``None`` means unmanaged: left as the listener has it."""
+
+    listener_id: ResourceId
+    protocol: Protocol
+    port_ranges: PortRanges
+    name: Name | None = None
+    description: Description | None = None
+    client_affinity: ClientAffinity | None = None
+    proxy_protocol: bool | None = None
+    certificates: Certificates | None = None
+    backend_ports: BackendPorts | None = None
+    idle_timeout: IdleTimeout | None = None
+    request_timeout: RequestTimeout | None = None
+    http_version: HttpVersion | None = None
+    security_policy_id: SecurityPolicyId | None = None
+    forwarded_for_config: ForwardedForConfig | None = None
+    region_id: RegionId = "cn-hangzhou"
+    on_delete: Literal["retain", "restore"] = "retain"
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> ListenerConfig:
+        violations = cross_field_violations({k: getattr(self, k) for k in self.model_fields_set})
+        if violations:
+            raise ValueError("; ".join(f"{v.path}: {v.reason}" for v in violations))
+        return self
+
+
+#: Inputs that say how the resource behaves rather than what the listener looks like.
+CONTROL_FIELDS = frozenset({"listener_id", "region_id", "on_delete"})
+#: Listener properties a user may manage (everything the API lets UpdateListener change).
+MANAGED_FIELDS = tuple(name for name in ListenerConfig.model_fields if name not in CONTROL_FIELDS)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: the property path (``port_ranges[1].to_port``) and what is wrong with it."""
+
+    path: str
+    reason: str
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _overlaps(field: str, ranges: tuple[PortRange, ...]) -> list[Violation]:
+    found = []
+    for i, first in enumerate(ranges):
+        for j in range(i + 1, len(ranges)):
+            second = ranges[j]
+            if first.from_port <= second.to_port and second.from_port <= first.to_port:
+                found.append(Violation(
+                    f"{field}[{j}]",
+                    f"{second.from_port}-{second.to_port} overlaps {field}[{i}] ({first.from_port}-{first.to_port})",
+                ))
+    return found
+
+
+def _protocol_violations(protocol: str, values: Mapping[str, Any]) -> list[Violation]:
+    found = []
+    present = {name for name, value in values.items() if value is not None}
+    if protocol in HTTP_PROTOCOLS:
+        ranges = values.get("port_ranges")
+        if ranges and (len(ranges) != 1 or ranges[0].from_port != ranges[0].to_port):
+            found.append(Violation("port_ranges", f"{protocol} listeners take exactly one port "
+                                                  "(one range with from_port == to_port)"))
+    else:
+        found += [Violation(name, f"applies only to http and https listeners, not {protocol}")
+                  for name in ("backend_ports", "forwarded_for_config", "request_timeout") if name in present]
+    if protocol != "https":
+        found += [Violation(name, f"applies only to https listeners, not {protocol}")
+                  for name in ("certificates", "http_version", "security_policy_id") if name in present]
+    idle = values.get("idle_timeout")
+    low, high = IDLE_TIMEOUT_RANGES[protocol]
+    if idle is not None and not low <= idle <= high:
+        found.append(Violation("idle_timeout", f"must be between {low} and {high} for {protocol} listeners, "
+                                               f"got {idle}"))
+    return found
+
+
+def cross_field_violations(values: Mapping[str, Any]) -> list[Violation]:
+    """Rules between fields, over the fields whose values are known and valid (others are skipped)."""
+    found: list[Violation] = []
+    ranges = values.get("port_ranges")
+    if ranges:
+        found += _overlaps("port_ranges", ranges)
+    protocol = values.get("protocol")
+    if protocol is not None:
+        found += _protocol_violations(protocol, values)
+        total = sum(r.size for r in ranges or ())
+        if protocol not in HTTP_PROTOCOLS and total > PORT_QUOTA:
+            found.append(Violation("port_ranges", f"covers {total} ports; a listener may have at most "
+                                                  f"{PORT_QUOTA} (the default quota of the service)"))
+    backend = values.get("backend_ports")
+    if backend:
+        found += _overlaps("backend_ports", backend)
+    certificates = values.get("certificates") or ()
+    seen: dict[str, int] = {}
+    for index, certificate in enumerate(certificates):
+        if certificate.id in seen:
+            found.append(Violation(f"certificates[{index}].id", f"repeats certificates[{seen[certificate.id]}]"))
+        seen.setdefault(certificate.id, index)
+    return found
+
+
+# Field-by-field validators, built once: check validates each known property on its own so that one bad value
+# never hides the others, then runs the cross-field rules over what was valid.
+_FIELD_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    name: TypeAdapter(field.rebuild_annotation()) for name, field in ListenerConfig.model_fields.items()
+}
+_REQUIRED = tuple(name for name, field in ListenerConfig.model_fields.items() if field.is_required())
+
+
+def _reason(error: Any) -> str:
+    # pydantic's own messages ("Input should be a valid integer") do not show the value; ours already do.
+    kind = error["type"]
+    if kind in _OWN_ERROR_TYPES or kind == "missing":
+        return str(error["msg"])
+    message = _PLAIN_MESSAGES.get(kind, str(error["msg"]))
+    shown = repr(error.get("input"))
+    return f"{message}, got {shown[:60]}{'...' if len(shown) > 60 else ''}"
+
+
+_PLAIN_MESSAGES = {
+    "tuple_type": "must be a list",
+    "model_type": "must be an object (a dict)",
+    "model_attributes_type": "must be an object (a dict)",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "extra_forbidden": "is not a known field here",
+}
+_OWN_ERROR_TYPES = frozenset(
+    {"whole_number", "out_of_range", "one_of", "pattern", "description", "port_order", "single_port", "non_empty"}
+)
+
+
+def _unknown_property(key: str) -> Violation:
+    close = difflib.get_close_matches(key, list(_FIELD_ADAPTERS), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return Violation(key, f"is not a property of a listener{hint}")
+
+
+def validate_inputs(
+    raw: Mapping[str, Any], *, is_unknown: Callable[[Any], bool] = lambda _: False
+) -> tuple[ListenerConfig | None, list[Violation]]:
+    """Validate raw inputs; never raises.
+
+    Returns the config (``None`` when something is invalid or not yet known) and every violation found.
+    Properties for which ``is_unknown`` is true (values computed during a preview) are skipped, and so are the
+    cross-field rules that would need them.
+    """
+    violations: list[Violation] = []
+    known: dict[str, Any] = {}
+    unknown = False
+    for key, value in raw.items():
+        adapter = _FIELD_ADAPTERS.get(str(key))
+        if adapter is None:
+            violations.append(_unknown_property(str(key)))
+        elif is_unknown(value):
+            unknown = True
+        elif value is not None or not ListenerConfig.model_fields[key].is_required():
+            try:
+                known[key] = adapter.validate_python(value)
+            except ValidationError as error:
+                violations += [Violation(_path((key, *e["loc"])), _reason(e)) for e in error.errors()]
+    violations += [Violation(name, "is required") for name in _REQUIRED if raw.get(name) is None]
+    violations += cross_field_violations(known)
+    if violations or unknown:
+        return None, violations
+    return ListenerConfig(**known), []

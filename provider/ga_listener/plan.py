@@ -1,0 +1,208 @@
+"""From desired configuration and recorded state to a diff, the minimal UpdateListener and the outputs.
+
+Everything here is pure: plain values in, plain values out. Listener properties travel in one canonical form
+(snake_case keys, ints as ints, port ranges and certificates sorted, so order never makes a diff), whether they
+come from the user's inputs, the API's answer or the outputs stored in Pulumi state (where numbers are floats).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ga_listener.models import MANAGED_FIELDS, ListenerConfig
+
+__all__ = [
+    "MANAGED_FIELDS",
+    "api_params",
+    "build_outputs",
+    "canonical",
+    "changed_fields",
+    "client_token",
+    "desired_values",
+    "live_from_api",
+    "refreshed_inputs",
+]
+
+# snake_case property -> API parameter / response field
+API_NAMES = {
+    "protocol": "Protocol",
+    "port_ranges": "PortRanges",
+    "name": "Name",
+    "description": "Description",
+    "client_affinity": "ClientAffinity",
+    "proxy_protocol": "ProxyProtocol",
+    "certificates": "Certificates",
+    "backend_ports": "BackendPorts",
+    "idle_timeout": "IdleTimeout",
+    "request_timeout": "RequestTimeout",
+    "http_version": "HttpVersion",
+    "security_policy_id": "SecurityPolicyId",
+    "forwarded_for_config": "XForwardedForConfig",
+}
+FORWARDED_FOR_NAMES = {
+    "forwarded_for_ga_id_enabled": "XForwardedForGaIdEnabled",
+    "forwarded_for_ga_ap_enabled": "XForwardedForGaApEnabled",
+    "forwarded_for_proto_enabled": "XForwardedForProtoEnabled",
+    "forwarded_for_port_enabled": "XForwardedForPortEnabled",
+    "real_ip_enabled": "XRealIpEnabled",
+}
+RANGE_FIELDS = frozenset({"port_ranges", "backend_ports"})
+INT_FIELDS = frozenset({"idle_timeout", "request_timeout"})
+#: Keys in the outputs that describe the resource rather than the listener.
+BOOKKEEPING = ("managed_fields", "on_delete", "adopted", "revision", "region_id")
+
+
+# --- canonical values ---------------------------------------------------------------------------------------
+
+
+def _int(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    return int(float(value)) if isinstance(value, (int, float, str)) else None
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, str):
+        return {"true": True, "false": False}.get(value.strip().lower())
+    return None if value is None else bool(value)
+
+
+def _pick(item: Mapping[str, Any], snake: str, api: str) -> Any:
+    return item.get(snake, item.get(api))
+
+
+def _ranges(value: Any) -> list[dict[str, int]] | None:
+    if value is None:
+        return None
+    pairs = {(_int(_pick(r, "from_port", "FromPort")), _int(_pick(r, "to_port", "ToPort"))) for r in value}
+    return [{"from_port": f, "to_port": t} for f, t in sorted(pairs, key=lambda p: (p[0] or 0, p[1] or 0))]
+
+
+def _forwarded_for(value: Any) -> dict[str, bool] | None:
+    if value is None:
+        return None
+    flags = {snake: _bool(_pick(value, snake, api)) for snake, api in FORWARDED_FOR_NAMES.items()}
+    return {k: v for k, v in flags.items() if v is not None}
+
+
+def canonical(field: str, value: Any) -> Any:
+    """The comparable form of one property, from inputs, outputs or the API (either key spelling)."""
+    if value is None:
+        return None
+    if field in RANGE_FIELDS:
+        return _ranges(value)
+    if field == "certificates":
+        return [{"id": i} for i in sorted({str(_pick(c, "id", "Id")) for c in value})]
+    if field == "forwarded_for_config":
+        return _forwarded_for(value)
+    if field in INT_FIELDS:
+        return _int(value)
+    if field == "proxy_protocol":
+        return _bool(value)
+    if field == "client_affinity":
+        return str(value).upper() or "NONE"
+    if field in ("protocol", "http_version", "security_policy_id"):
+        return str(value).lower() or None
+    return str(value)
+
+
+def desired_values(config: ListenerConfig) -> dict[str, Any]:
+    """The managed properties of ``config`` (those the user set) in canonical form."""
+    dumped = config.model_dump(exclude_none=True)
+    return {field: canonical(field, dumped[field]) for field in MANAGED_FIELDS if field in dumped}
+
+
+def live_from_api(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A DescribeListener answer in canonical form, with the read-only facts the outputs carry."""
+    live = {field: canonical(field, body.get(api)) for field, api in API_NAMES.items()}
+    if live["client_affinity"] is None:
+        live["client_affinity"] = "NONE"  # the API omits it when there is no affinity
+    live.update(
+        listener_id=str(body.get("ListenerId", "")),
+        accelerator_id=str(body.get("AcceleratorId", "")),
+        state=str(body.get("State", "")).lower(),
+        listener_type=body.get("Type"),
+        create_time=body.get("CreateTime"),
+    )
+    return live
+
+
+# --- diff and the minimal update ----------------------------------------------------------------------------
+
+
+def _differs(field: str, wanted: Any, current: Any) -> bool:
+    current = canonical(field, current)
+    if field == "forwarded_for_config":
+        # Only the flags the user set are managed; the others stay as the listener has them.
+        current = current or {}
+        return any(current.get(flag) != value for flag, value in wanted.items())
+    return bool(wanted != current)
+
+
+def changed_fields(wanted: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """Managed properties whose wanted (canonical) value differs from ``current`` (outputs or live)."""
+    return [field for field, value in wanted.items() if _differs(field, value, current.get(field))]
+
+
+def api_params(values: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """Nested UpdateListener parameters for ``fields`` (ranges and certificates whole, as the API wants)."""
+    params: dict[str, Any] = {}
+    for field in fields:
+        value = canonical(field, values.get(field))
+        if value is None:
+            continue
+        if field in RANGE_FIELDS:
+            value = [{"FromPort": r["from_port"], "ToPort": r["to_port"]} for r in value]
+        elif field == "certificates":
+            value = [{"Id": c["id"]} for c in value]
+        elif field == "forwarded_for_config":
+            value = {FORWARDED_FOR_NAMES[flag]: on for flag, on in value.items()}
+        params[API_NAMES[field]] = value
+    return params
+
+
+def client_token(listener_id: str, purpose: str, revision: int, params: Mapping[str, Any]) -> str:
+    """An idempotency token for one logical change.
+
+    The same change from the same recorded state (a retried or resumed operation) gets the same token; the
+    revision counter kept in the outputs makes A->B, B->A, A->B three changes with three tokens.
+    """
+    material = json.dumps([listener_id, purpose, revision, params], sort_keys=True, separators=(",", ":"))
+    return "gal-" + hashlib.sha256(material.encode()).hexdigest()[:40]
+
+
+# --- outputs and refreshed inputs ---------------------------------------------------------------------------
+
+
+def build_outputs(
+    live: Mapping[str, Any],
+    *,
+    managed: Iterable[str],
+    on_delete: str,
+    adopted: Mapping[str, Any],
+    revision: int,
+) -> dict[str, Any]:
+    """Outputs: the live listener plus what read and delete need later (they receive only the outputs)."""
+    outputs = dict(live)
+    outputs.update(
+        managed_fields=sorted(managed),
+        on_delete=on_delete,
+        adopted={field: adopted.get(field) for field in MANAGED_FIELDS},
+        revision=revision,
+        region_id="cn-hangzhou",
+    )
+    return outputs
+
+
+def refreshed_inputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs as the live listener now has them, for the managed properties (what refresh reports as drift)."""
+    inputs = {field: outputs.get(field) for field in outputs.get("managed_fields") or ()}
+    inputs.update(
+        listener_id=outputs.get("listener_id"),
+        on_delete=outputs.get("on_delete", "retain"),
+        region_id="cn-hangzhou",
+    )
+    return inputs

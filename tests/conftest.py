@@ -1,0 +1,30 @@
+"""Suite-wide fixtures: no test ever sees the developer's real Alibaba Cloud credentials or settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci")
+
+SCRUBBED_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "GA_LISTENER_", "PULUMI_CONFIG")
+
+
+@pytest.fixture(autouse=True)
+def _scrub_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith(SCRUBBED_PREFIXES):
+            monkeypatch.delenv(name)
+    # An empty home: ~/.aliyun/config.json of the developer is never read.
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+    yield
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

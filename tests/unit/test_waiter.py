@@ -1,0 +1,66 @@
+"""The waiter, with an injected clock: it returns soon after the listener is active and gives up on time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ga_listener.waiter import PollSchedule, WaitStats, WaitTimeoutError, wait_until_active
+
+
+class FakeListener:
+    """A listener that becomes active at ``ready_at`` on a fake clock; sleeping advances the clock."""
+
+    def __init__(self, ready_at: float) -> None:
+        self.now = 0.0
+        self.ready_at = ready_at
+        self.polls: list[float] = []
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def describe_listener(self, listener_id: str) -> dict[str, Any]:
+        self.polls.append(self.now)
+        return {"ListenerId": listener_id, "State": "active" if self.now >= self.ready_at else "updating"}
+
+
+@pytest.mark.parametrize("transition", [0.05, 1.0, 30.0, 300.0])
+@pytest.mark.parametrize("rand", [0.0, 0.5, 0.999])
+def test_returns_within_fifteen_percent_of_the_transition(transition: float, rand: float) -> None:
+    fake = FakeListener(transition)
+    body = wait_until_active(fake, "lsr-1", timeout=600, clock=fake.clock, sleep=fake.sleep, random=lambda: rand)
+    assert body["State"] == "active"
+    finished = fake.polls[-1]
+    assert finished >= transition
+    assert finished <= max(transition * 1.15, PollSchedule().first)
+    # every gap after the first is at most 15% of the time waited (or the floor)
+    for before, gap in zip(fake.polls, fake.sleeps[1:]):
+        assert gap <= max(0.15 * before, PollSchedule().minimum) + 1e-9
+
+
+def test_first_poll_is_short() -> None:
+    fake = FakeListener(0.0)
+    wait_until_active(fake, "lsr-1", timeout=600, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.0)
+    assert fake.polls == [PollSchedule().first]
+
+
+def test_long_waits_cost_few_polls() -> None:
+    fake = FakeListener(60.0)
+    stats = WaitStats()
+    wait_until_active(fake, "lsr-1", timeout=600, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.5,
+                      stats=stats)
+    assert stats.polls == len(fake.polls) < 45
+
+
+def test_gives_up_at_the_deadline_naming_the_last_state() -> None:
+    fake = FakeListener(1e9)
+    with pytest.raises(WaitTimeoutError, match="still 'updating' after waiting 5 s") as raised:
+        wait_until_active(fake, "lsr-1", timeout=5, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.3)
+    assert "ga-listener:waitTimeout" in str(raised.value)
+    assert fake.now == pytest.approx(5.0)  # the last poll is at the deadline, not past it
