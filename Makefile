@@ -9,8 +9,13 @@ EMULATOR_PORT ?= 8787
 DEMO_KEY_ID := ga-demo-key-id
 DEMO_KEY_SECRET := ga-demo-key-secret
 PULUMI_VERSION := 3.272.0
+# What the demo stacks adopt: accelerator ga-demo with lsr-demo (examples/listener) and lsr-web, lsr-api
+# (examples/multi_listener). Tests start the emulator with these same flags (`make -s emulator-flags`).
+EMULATOR_FLAGS := --credential $(DEMO_KEY_ID):$(DEMO_KEY_SECRET) --accelerator ga-demo \
+	--listener ga-demo:lsr-demo:tcp:80-80 --listener ga-demo:lsr-web:tcp:8080-8080 \
+	--listener ga-demo:lsr-api:tcp:9000-9000
 
-.PHONY: up test lint bench emulator emulator-stop clean
+.PHONY: up test lint bench emulator emulator-stop emulator-flags clean
 
 $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,13 +42,14 @@ emulator: $(VENV)/.installed
 	@if [ -f $(STATE_DIR)/pid ] && kill -0 $$(cat $(STATE_DIR)/pid) 2>/dev/null; then \
 	  echo "emulator already running (pid $$(cat $(STATE_DIR)/pid))"; \
 	else \
-	  $(PY) -m ga_emulator --port $(EMULATOR_PORT) --state $(STATE_DIR)/state.json \
-	    --credential $(DEMO_KEY_ID):$(DEMO_KEY_SECRET) --accelerator ga-demo \
-	    --listener ga-demo:lsr-demo:tcp:80-80 \
+	  $(PY) -m ga_emulator --port $(EMULATOR_PORT) --state $(STATE_DIR)/state.json $(EMULATOR_FLAGS) \
 	    >$(STATE_DIR)/ready.txt 2>$(STATE_DIR)/emulator.log & echo $$! >$(STATE_DIR)/pid; \
 	  for i in $$(seq 100); do grep -q listening $(STATE_DIR)/ready.txt 2>/dev/null && break; sleep 0.1; done; \
 	  grep listening $(STATE_DIR)/ready.txt || { echo "emulator did not start; see $(STATE_DIR)/emulator.log" >&2; exit 1; }; \
 	fi
+
+emulator-flags:
+	@echo $(EMULATOR_FLAGS)
 
 emulator-stop:
 	@if [ -f $(STATE_DIR)/pid ]; then kill $$(cat $(STATE_DIR)/pid) 2>/dev/null || true; rm -f $(STATE_DIR)/pid; echo "emulator stopped"; fi
