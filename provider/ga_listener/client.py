@@ -1,0 +1,508 @@
+"""``GaClient``: signed calls to the Global Accelerator RPC API, with retries and typed errors.
+
+A call is layered one concern per method: ``call`` (parameters, ClientToken, retry loop) -> ``_attempt`` ->
+``_sign`` (fresh timestamp, nonce and signature) / ``_send`` (one HTTP exchange) / ``_decode`` (JSON or a
+typed error). ``RetryPolicy`` decides what is retried from small named checks on error code and HTTP status
+only.
+
+``requests`` is imported on first use, never at import: a preview sends nothing and pays nothing. One
+``requests.Session`` per client, shared by threads, with ``trust_env`` off (no per-call environment or proxy
+lookups). The ``ga_listener.client`` logger shows, at DEBUG, the canonical request and string-to-sign of every
+attempt with any security token masked; the secret is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random as _random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus, urlsplit
+
+from ga_listener import signing
+from ga_listener.credentials import Credentials, resolve_credentials
+from ga_listener.errors import (
+    TRANSIENT_STATE_CODES,
+    ApiError,
+    ConfigurationError,
+    DeadlineExceededError,
+    GaListenerError,
+    ListenerNotFoundError,
+    ResponseError,
+    TransportError,
+    api_error_from,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["API_VERSION", "DEFAULT_ENDPOINT", "WRITE_ACTIONS", "GaClient", "RetryPolicy"]
+
+logger = logging.getLogger("ga_listener.client")
+logger.addHandler(logging.NullHandler())
+
+API_VERSION = "2019-11-20"
+DEFAULT_ENDPOINT = "https://ga.cn-hangzhou.aliyuncs.com"
+WRITE_ACTIONS = frozenset({"CreateListener", "UpdateListener", "DeleteListener"})
+USER_AGENT = "ga-listener/0.1 (python-requests)"
+POOL_SIZE = 8  # the provider host calls one client from 4 threads; leave headroom
+_SERVER_CODES = frozenset({"ServiceUnavailable", "InternalError", "UnknownError"})
+_PAYLOAD = {"DescribeListener": "ListenerId", "CreateListener": "ListenerId", "ListListeners": "Listeners"}
+_ENVELOPE = frozenset({"RequestId", "Code", "Message", "HostId", "Recommend"})
+_SUCCESS_CODES = frozenset({"200", "OK", "Success"})
+_NO_PROXIES: dict[str, str] = {}
+_MIN_SCRUB = 8  # shorter strings are no usable credential and would mangle unrelated text
+# v1 carries SecurityToken in the query (also inside the once more encoded string-to-sign); v3 in a header
+_TOKEN_PATTERNS = (re.compile(r"(SecurityToken=)[^&\s\"']*"),
+                   re.compile(r"(SecurityToken%3D)(?:(?!%26)[^&\s\"'])*"),
+                   re.compile(r"(x-acs-security-token:).*$", re.MULTILINE))
+Failure = ApiError | ResponseError | TransportError  # what one attempt can fail with
+
+# --- retry policy: small named checks --------------------------------------------------------------------
+
+
+def is_throttled(error: GaListenerError) -> bool:
+    """Throttling* codes, or HTTP 429."""
+    return getattr(error, "code", "").startswith("Throttling") or getattr(error, "http_status", 0) == 429
+
+
+def is_server_error(error: GaListenerError) -> bool:
+    """ServiceUnavailable / InternalError / UnknownError, or any HTTP 5xx (JSON or not)."""
+    return getattr(error, "code", "") in _SERVER_CODES or (getattr(error, "http_status", None) or 0) >= 500
+
+
+def is_connection_error(error: GaListenerError) -> bool:
+    """Refused, reset or dropped connections and timeouts (not certificate failures)."""
+    return isinstance(error, TransportError) and error.retryable
+
+
+def is_transient_state(error: GaListenerError) -> bool:
+    """NotActive.Listener / StateError.Accelerator: retried only when the caller asks."""
+    return getattr(error, "code", "") in TRANSIENT_STATE_CODES
+
+
+Check = Callable[[GaListenerError], bool]
+DEFAULT_CHECKS: tuple[Check, ...] = (is_throttled, is_server_error, is_connection_error)
+
+
+class RetryPolicy:
+    """When and how long to wait before another attempt.
+
+    After failed attempt ``n`` (1-based) wait ``random() * min(max_delay, base_delay * 2 ** (n - 1))`` (full
+    jitter), but at least the server's ``Retry-After``. ``max_attempts`` bounds throttling, 5xx and connection
+    retries; transient-state retries end only at the deadline. ``total_timeout``: a call's default budget (s).
+    """
+
+    __slots__ = ("base_delay", "checks", "max_attempts", "max_delay", "total_timeout")
+
+    def __init__(
+        self, *, max_attempts: int = 5, base_delay: float = 0.25, max_delay: float = 8.0,
+        total_timeout: float = 60.0, checks: tuple[Check, ...] = DEFAULT_CHECKS,
+    ) -> None:
+        if max_attempts < 1 or base_delay < 0 or max_delay < 0 or total_timeout <= 0:
+            raise ConfigurationError("retry needs max_attempts >= 1, delays >= 0 and total_timeout > 0",
+                                     setting="retry")
+        self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
+        self.total_timeout, self.checks = total_timeout, checks
+
+    def reason(self, error: GaListenerError, attempt: int, *, transient_states: bool) -> str | None:
+        """The name of the check that makes ``error`` worth another attempt, or ``None``."""
+        if transient_states and is_transient_state(error):
+            return is_transient_state.__name__
+        if attempt >= self.max_attempts:
+            return None
+        return next((check.__name__ for check in self.checks if check(error)), None)
+
+    def delay(self, attempt: int, rand: float, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt ``attempt``, for ``rand`` uniform in [0, 1)."""
+        return max(rand * min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1)), retry_after or 0.0)
+
+
+# --- pure helpers -----------------------------------------------------------------------------------------
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress  # noqa: PLC0415 - only endpoint checks need it
+
+    try:
+        return host.lower() == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _parse_endpoint(endpoint: str) -> tuple[str, str]:
+    """``(base URL ending in /, host header)``; plain http only for loopback hosts."""
+    raw = endpoint.strip()
+    parts = urlsplit(raw if "://" in raw else f"https://{raw}")
+    if "@" in parts.netloc:
+        raise ConfigurationError("the endpoint must not contain user info", setting="endpoint")
+    try:
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number
+        valid = False
+    if not valid or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigurationError(f"endpoint {endpoint!r} is not an http(s) URL of a host", setting="endpoint")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+        raise ConfigurationError(f"endpoint {endpoint!r}: plain http is allowed only for loopback hosts "
+                                 "(127.0.0.0/8, ::1, localhost); use https://", setting="endpoint")
+    return f"{parts.scheme}://{parts.netloc}/", parts.netloc
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """``Retry-After`` (seconds) or Alibaba's ``x-acs-retry-after`` (milliseconds), if positive."""
+    for name, scale in (("retry-after", 1.0), ("x-acs-retry-after", 0.001)):
+        try:
+            seconds = float(headers.get(name) or 0) * scale
+        except ValueError:  # an HTTP date: not honoured
+            continue
+        if seconds > 0:
+            return seconds
+    return None
+
+
+def _parse_body(body: bytes) -> tuple[dict[str, Any] | None, str]:
+    """The JSON object in ``body``, or ``None`` and what the body was instead."""
+    text = body.strip()
+    if not text:
+        return None, "an empty body"
+    if text[:1] == b"<":
+        title = re.search(rb"<title>(.{0,80}?)</title>", text, re.IGNORECASE | re.DOTALL)
+        named = f" titled {title.group(1).decode('utf-8', 'replace')!r}" if title else ""
+        return None, f"an HTML/XML page{named}"
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        if text[:1] in (b"{", b"["):
+            where = f"{getattr(exc, 'msg', exc)} at byte {getattr(exc, 'pos', '?')}"
+            return None, f"truncated or invalid JSON ({where})"
+        return None, f"non-JSON text {text[:60].decode('utf-8', 'replace')!r}"
+    if not isinstance(data, dict):
+        return None, f"a JSON {type(data).__name__} instead of an object"
+    return data, ""
+
+
+def _token() -> str:
+    return os.urandom(16).hex()
+
+
+def _mask_tokens(text: str) -> str:
+    for pattern in _TOKEN_PATTERNS:
+        text = pattern.sub(r"\1***", text)
+    return text
+
+
+class _MaskTokensInUrls(logging.Filter):
+    """On urllib3's pool logger: its DEBUG lines print request URLs, which hold v1's SecurityToken."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_mask_tokens(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = _mask_tokens(record.msg)
+        return True
+
+
+_URL_FILTER = _MaskTokensInUrls()
+
+
+# --- the client -------------------------------------------------------------------------------------------
+
+
+class GaClient:
+    """Signed GA API client, safe to share between threads.
+
+    Credentials: ``credentials``, else ``access_key_id`` + ``access_key_secret`` (+ ``security_token``), else
+    ``resolve_credentials()`` (environment, then ``~/.aliyun/config.json``). ``clock`` (monotonic, deadlines),
+    ``sleep``, ``random`` (jitter) and ``wall_clock`` (request timestamps) are injectable.
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        *,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        security_token: str | None = None,
+        credentials: Credentials | None = None,
+        region_id: str = "cn-hangzhou",
+        signature_version: str = "v3",
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        random: Callable[[], float] = _random.random,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        if signature_version not in ("v1", "v3"):
+            raise ConfigurationError(f"signature version {signature_version!r} is not 'v3' or 'v1'",
+                                     setting="signatureVersion")
+        if not (connect_timeout > 0 and read_timeout > 0):
+            raise ConfigurationError("timeouts must be positive seconds", setting="timeout")
+        if credentials is None and (access_key_id or access_key_secret):
+            credentials = Credentials(access_key_id or "", access_key_secret or "", security_token,
+                                      source="GaClient arguments")
+        self._credentials = credentials or resolve_credentials()
+        self._base_url, self._host = _parse_endpoint(endpoint or DEFAULT_ENDPOINT)
+        self.endpoint, self.region_id = self._base_url[:-1], region_id
+        self.signature_version = signature_version
+        self._timeouts = (connect_timeout, read_timeout)
+        self._retry = retry or RetryPolicy()
+        self._clock, self._sleep, self._random, self._wall_clock = clock, sleep, random, wall_clock
+        self._session: requests.Session | None = None
+        self._lock = threading.Lock()
+        hidden = [s for s in (self._credentials.access_key_secret, self._credentials.security_token) if s]
+        forms = {form for s in hidden for form in (s, signing.percent_encode(s), quote_plus(s))}
+        forms |= {signing.percent_encode(form) for form in forms}  # v1 string-to-sign encodes twice
+        self._hidden = sorted((form for form in forms if len(form) >= _MIN_SCRUB), key=len, reverse=True)
+
+    def __repr__(self) -> str:
+        return f"GaClient(endpoint={self.endpoint!r}, signature_version={self.signature_version!r})"
+
+    def __enter__(self) -> GaClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections; the client reopens them if used again."""
+        with self._lock:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+    # -- public calls --
+
+    def call(
+        self, action: str, params: Mapping[str, Any], *, retry_transient_states: bool = False,
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
+        """Call ``action`` with nested ``params``; return the decoded JSON body.
+
+        Write actions get a ClientToken unless ``params`` holds one, the same on every retry. ``deadline`` is
+        an absolute time on this client's ``clock`` (default: now + ``retry.total_timeout``): no attempt
+        starts and no backoff ends past it. Raises an ``ApiError`` subclass, ``ResponseError``,
+        ``TransportError`` or ``DeadlineExceededError`` (whose ``__cause__`` is the last failure).
+        """
+        query = signing.flatten_params(params)
+        query["RegionId"] = query.get("RegionId") or self.region_id
+        if action in WRITE_ACTIONS and not query.get("ClientToken"):
+            query["ClientToken"] = _token()
+        start = self._clock()
+        stop_at = start + self._retry.total_timeout if deadline is None else deadline
+        attempt, last = 0, None
+        while True:
+            if self._clock() >= stop_at:
+                raise self._deadline_error(action, attempt, start, last) from last
+            attempt += 1
+            try:
+                return self._attempt(action, query, stop_at, attempt)
+            except (ApiError, ResponseError, TransportError) as error:
+                last = error
+            delay = self._delay_before_retry(action, last, attempt, retry_transient_states)
+            if self._clock() + delay >= stop_at:
+                raise self._deadline_error(action, attempt, start, last) from last
+            self._sleep(delay)
+
+    def describe_listener(self, listener_id: str, *, deadline: float | None = None) -> dict[str, Any]:
+        """DescribeListener: the raw JSON body (ports may come back as ints or strings)."""
+        return self.call("DescribeListener", {"ListenerId": listener_id}, deadline=deadline)
+
+    def update_listener(
+        self, listener_id: str, changes: Mapping[str, Any], *, client_token: str,
+        retry_transient_states: bool = True, deadline: float | None = None,
+    ) -> dict[str, Any]:
+        """UpdateListener with API-shaped ``changes`` (``{"PortRanges": [{"FromPort": 80, ...}], ...}``)."""
+        params = {**changes, "ListenerId": listener_id, "ClientToken": client_token}
+        return self.call("UpdateListener", params, retry_transient_states=retry_transient_states,
+                         deadline=deadline)
+
+    def list_listeners(
+        self, accelerator_id: str, *, page_size: int = 50, deadline: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Every listener of the accelerator, following ``PageNumber`` paging."""
+        listeners: list[dict[str, Any]] = []
+        for page in range(1, 10_000):
+            params = {"AcceleratorId": accelerator_id, "PageNumber": page, "PageSize": page_size}
+            body = self.call("ListListeners", params, deadline=deadline)
+            items, total = body.get("Listeners") or [], body.get("TotalCount")
+            listeners.extend(item for item in items if isinstance(item, dict))
+            if not items or (len(listeners) >= int(total) if total is not None else len(items) < page_size):
+                break
+        return listeners
+
+    def create_listener(
+        self, accelerator_id: str, config: Mapping[str, Any], *, client_token: str | None = None,
+        retry_transient_states: bool = True, deadline: float | None = None,
+    ) -> dict[str, Any]:
+        """CreateListener with API-shaped ``config``; the answer holds the new ``ListenerId``."""
+        params = {**config, "AcceleratorId": accelerator_id, "ClientToken": client_token}
+        return self.call("CreateListener", params, retry_transient_states=retry_transient_states,
+                         deadline=deadline)
+
+    def delete_listener(
+        self, accelerator_id: str, listener_id: str, *, client_token: str | None = None,
+        retry_transient_states: bool = True, missing_ok: bool = False, deadline: float | None = None,
+    ) -> dict[str, Any]:
+        """DeleteListener; with ``missing_ok`` an already deleted listener is success (an empty dict)."""
+        params = {"AcceleratorId": accelerator_id, "ListenerId": listener_id, "ClientToken": client_token}
+        try:
+            return self.call("DeleteListener", params, retry_transient_states=retry_transient_states,
+                             deadline=deadline)
+        except ListenerNotFoundError:
+            if missing_ok:
+                return {}
+            raise
+
+    # -- one attempt --
+
+    def _attempt(self, action: str, query: dict[str, str], stop_at: float, attempt: int) -> dict[str, Any]:
+        url, headers = self._sign(action, query, attempt)
+        response = self._send(action, url, headers, stop_at - self._clock())
+        return self._decode(action, response)
+
+    def _sign(self, action: str, query: dict[str, str], attempt: int) -> tuple[str, dict[str, str]]:
+        creds = self._credentials
+        timestamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._wall_clock()))
+        headers = {"accept": "application/json", "user-agent": USER_AGENT}
+        if self.signature_version == "v1":
+            params = {**query, "Action": action, "Version": API_VERSION, "Format": "JSON"}
+            wire = signing.sign_v1("POST", params, access_key_id=creds.access_key_id,
+                                   secret=creds.access_key_secret, security_token=creds.security_token,
+                                   timestamp=timestamp, nonce=_token())
+            if logger.isEnabledFor(logging.DEBUG):
+                unsigned = {k: v for k, v in wire.items() if k != "Signature"}
+                self._log_signing(action, attempt, signing.canonical_query(unsigned),
+                                  signing.v1_string_to_sign("POST", unsigned))
+        else:
+            signed, canonical, string_to_sign = signing.sign_v3(
+                "POST", host=self._host, pathname="/", action=action, version=API_VERSION, query=query,
+                body=b"", access_key_id=creds.access_key_id, secret=creds.access_key_secret,
+                security_token=creds.security_token, timestamp=timestamp, nonce=_token())
+            headers.update(signed)
+            wire = query
+            if logger.isEnabledFor(logging.DEBUG):
+                self._log_signing(action, attempt, canonical, string_to_sign)
+        encoded = signing.canonical_query(wire)  # the signed encoding, so the wire and the signature agree
+        return (f"{self._base_url}?{encoded}" if encoded else self._base_url), headers
+
+    def _send(self, action: str, url: str, headers: dict[str, str], remaining: float) -> requests.Response:
+        import requests  # noqa: PLC0415 - lazy: importing this module must not import requests
+        from requests.structures import CaseInsensitiveDict  # noqa: PLC0415
+
+        prepared = requests.PreparedRequest()
+        prepared.method, prepared.url, prepared.headers = "POST", url, CaseInsensitiveDict(headers)
+        budget = max(remaining, 0.001)
+        timeout = (min(self._timeouts[0], budget), min(self._timeouts[1], budget))
+        try:
+            response = self._open().send(prepared, timeout=timeout, allow_redirects=False,
+                                         proxies=_NO_PROXIES, stream=False, verify=True, cert=None)
+        except requests.RequestException as exc:
+            failure = self._transport_error(action, exc)
+        else:
+            return response
+        raise failure  # outside the except block, so the requests error (and its URL) is not chained
+
+    def _decode(self, action: str, response: requests.Response) -> dict[str, Any]:
+        status, request_id = response.status_code, response.headers.get("x-acs-request-id")
+        data, problem = _parse_body(response.content)
+        error: Failure | None = None
+        if data is None:
+            error = self._response_error(action, status, request_id, f"{problem} instead of a JSON document")
+        else:
+            code = data.get("Code")
+            failed = status >= 400 or (code is not None and str(code) not in _SUCCESS_CODES
+                                       and not self._has_payload(action, data))
+            if failed and not code:
+                error = self._response_error(action, status, request_id, "a JSON body without an error Code")
+            elif failed:
+                recommend = self._scrub(str(data["Recommend"])) if data.get("Recommend") else None
+                error = api_error_from(str(code), self._scrub(str(data.get("Message") or "")),
+                                       str(data.get("RequestId") or request_id or "") or None, status, action,
+                                       recommend=recommend)
+            elif action in _PAYLOAD and _PAYLOAD[action] not in data:
+                error = self._response_error(action, status, request_id, f"a body without {_PAYLOAD[action]}")
+        if error is None and data is not None:
+            return data
+        assert error is not None
+        error.retry_after = _retry_after(response.headers)
+        raise error
+
+    @staticmethod
+    def _has_payload(action: str, data: Mapping[str, Any]) -> bool:
+        expected = _PAYLOAD.get(action)
+        return expected in data if expected else any(key not in _ENVELOPE for key in data)
+
+    # -- sessions, retries, errors, logging --
+
+    def _open(self) -> requests.Session:
+        session = self._session
+        if session is not None:
+            return session
+        with self._lock:
+            if self._session is None:
+                import requests  # noqa: PLC0415 - lazy, see _send
+                from requests.adapters import HTTPAdapter  # noqa: PLC0415
+
+                session = requests.Session()
+                session.trust_env = False  # no per-call proxy, netrc or environment lookups
+                adapter = HTTPAdapter(pool_connections=2, pool_maxsize=POOL_SIZE, max_retries=0)
+                session.mount("https://", adapter)
+                session.mount("http://", adapter)
+                logging.getLogger("urllib3.connectionpool").addFilter(_URL_FILTER)  # idempotent
+                self._session = session
+            return self._session
+
+    def _delay_before_retry(self, action: str, error: Failure, attempt: int, transient: bool) -> float:
+        """Seconds to wait before the next attempt; re-raises ``error`` when it is not worth one."""
+        reason = self._retry.reason(error, attempt, transient_states=transient)
+        if reason is None:
+            raise error
+        delay = self._retry.delay(attempt, self._random(), error.retry_after)
+        logger.info("%s attempt %d failed (%s: %s); retrying in %.2f s", action, attempt, reason, error,
+                    delay)
+        return delay
+
+    def _deadline_error(
+        self, action: str, attempts: int, start: float, last: GaListenerError | None
+    ) -> DeadlineExceededError:
+        why = f"; last error: {last}" if last is not None else ""
+        spent = self._clock() - start
+        return DeadlineExceededError(f"{action} did not succeed before its deadline ({attempts} attempt(s) "
+                                     f"in {spent:.1f} s){why}", action=action, attempts=attempts)
+
+    def _transport_error(self, action: str, exc: Exception) -> TransportError:
+        import requests  # noqa: PLC0415 - lazy, see _send
+
+        kinds = ((requests.exceptions.SSLError, "TLS failed"), (requests.ConnectTimeout, "connect timed out"),
+                 (requests.ReadTimeout, "read timed out"), (requests.ConnectionError, "connection failed"),
+                 (requests.exceptions.ChunkedEncodingError, "answer cut off"))
+        kind = next((label for cls, label in kinds if isinstance(exc, cls)), "request failed")
+        detail = re.sub(r"url: /\S*", "url: /", self._scrub(_mask_tokens(str(exc))))  # v1 query: token
+        return TransportError(f"{action} to {self.endpoint}: {kind} ({type(exc).__name__}: {detail})",
+                              endpoint=self.endpoint, action=action,
+                              retryable=not isinstance(exc, requests.exceptions.SSLError))
+
+    def _response_error(self, action: str, status: int, request_id: str | None, what: str) -> ResponseError:
+        hint = ("; the service or a proxy failed" if status >= 500
+                else "; is the endpoint a GA API endpoint?" if status != 200 else "")
+        message = self._scrub(f"{action} got HTTP {status} from {self.endpoint} with {what}{hint}")
+        return ResponseError(message, http_status=status, action=action, request_id=request_id)
+
+    def _scrub(self, text: str) -> str:
+        for hidden in self._hidden:
+            text = text.replace(hidden, "***")
+        return text
+
+    def _scrub_log(self, text: str) -> str:
+        return self._scrub(_mask_tokens(text))
+
+    def _log_signing(self, action: str, attempt: int, canonical: str, string_to_sign: str) -> None:
+        logger.debug("%s attempt %d (%s) canonical request:\n%s\nstring to sign:\n%s", action, attempt,
+                     self.signature_version, self._scrub_log(canonical), self._scrub_log(string_to_sign))
