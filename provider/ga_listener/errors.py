@@ -137,6 +137,11 @@ class DeadlineExceededError(ClientSideError):
         self.attempts = attempts
 
 
+def _one_line(text: str | None) -> str:
+    """Server-supplied text with every run of whitespace (newlines included) collapsed to one space."""
+    return " ".join(text.split()) if text else ""
+
+
 # --- API errors --------------------------------------------------------------------------------------------
 
 
@@ -174,11 +179,11 @@ class ApiError(GaListenerError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        message = " ".join(self.message.split()) or "(no message)"
         status = self.http_status if self.http_status is not None else "?"
         return (
-            f"{self.action or 'Request'} failed: {self.code}: {message} "
-            f"(request id {self.request_id or 'unknown'}, HTTP {status}). {self.advice}"
+            f"{_one_line(self.action) or 'Request'} failed: {_one_line(self.code)}: "
+            f"{_one_line(self.message) or '(no message)'} "
+            f"(request id {_one_line(self.request_id) or 'unknown'}, HTTP {status}). {self.advice}"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -1,0 +1,64 @@
+"""Fixtures of the client tests: a clean environment, a scripted loopback server and client factories."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from ga_listener.client import GaClient, RetryPolicy
+from tests.client.scripted_server import FakeClock, ScriptedServer
+
+KEY_ID = "test-key-id-0001"
+SECRET = "S3cr3t/+=&*~ Ünïcødé-秘密-🔑"
+TOKEN = "STS.T0k3n/+==sessi0n&x y~*"
+
+
+@pytest.fixture(autouse=True)
+def _no_cloud_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test ever sees the developer's ALIBABA_CLOUD_* / ALICLOUD_* variables (or a real proxy)."""
+    for name in list(os.environ):
+        if name.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "GA_LISTENER_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    with ScriptedServer() as scripted:
+        yield scripted
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+MakeClient = Callable[..., GaClient]
+
+
+@pytest.fixture
+def make_client(server: ScriptedServer, fake_clock: FakeClock) -> Iterator[MakeClient]:
+    """Build clients on the scripted server with a fake clock/sleep, fixed jitter and a quick policy."""
+    made: list[GaClient] = []
+
+    def factory(**overrides: Any) -> GaClient:
+        options: dict[str, Any] = {
+            "access_key_id": KEY_ID,
+            "access_key_secret": SECRET,
+            "clock": fake_clock,
+            "sleep": fake_clock.sleep,
+            "random": lambda: 0.5,
+            "connect_timeout": 2.0,
+            "read_timeout": 2.0,
+            "retry": RetryPolicy(max_attempts=4, base_delay=0.1, max_delay=1.0, total_timeout=30.0),
+        }
+        options.update(overrides)
+        client = GaClient(options.pop("endpoint", server.url), **options)
+        made.append(client)
+        return client
+
+    yield factory
+    for client in made:
+        client.close()
