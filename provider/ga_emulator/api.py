@@ -1,0 +1,314 @@
+"""The RPC layer between HTTP and the backend (moto's ``responses.py``): authenticate, pick the action, parse
+its parameters, call the backend, render the JSON body the official SDK's response models read, record the
+call.
+
+Rendering lives here and only here: the backend returns dataclasses, errors are
+:class:`~ga_emulator.errors.EmulatorError`; this module turns both into ``(status, body)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, overload
+
+from ga_emulator.auth import Authenticator
+from ga_emulator.backend import Backend, ListenerView
+from ga_emulator.errors import (
+    INTERNAL_ERROR,
+    INVALID_ACTION,
+    INVALID_PARAMETER,
+    INVALID_VERSION,
+    MISSING_PARAMETER,
+    SERVICE_UNAVAILABLE,
+    THROTTLING_USER,
+    THROTTLING_USER_429,
+    EmulatorError,
+)
+from ga_emulator.faults import Fault
+from ga_emulator.model import PROTOCOLS, PortRange
+from ga_emulator.params import parse_params
+from ga_emulator.rules import validate_paging
+from ga_emulator.wire import WireRequest
+
+__all__ = ["API_VERSION", "COMMON_PARAMS", "HOST_ID", "Answer", "Api", "CallLog", "CallRecord", "error_body"]
+
+logger = logging.getLogger("ga_emulator")
+
+API_VERSION = "2019-11-20"
+HOST_ID = "ga.cn-hangzhou.aliyuncs.com"
+# Signature and protocol plumbing: never part of what a call "changes", so left out of CallRecord.params.
+COMMON_PARAMS = frozenset(
+    {
+        "Action",
+        "Signature",
+        "AccessKeyId",
+        "SignatureNonce",
+        "Timestamp",
+        "SignatureMethod",
+        "SignatureVersion",
+        "SecurityToken",
+        "Format",
+        "Version",
+    }
+)
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One API call as the emulator answered it.
+
+    ``params`` are the wire parameters minus :data:`COMMON_PARAMS`; ``code`` is None on success;
+    ``http_status`` is 0 when the connection was dropped unanswered; ``fault`` names an injected fault;
+    ``replayed`` marks a ClientToken replay (nothing changed); ``signature_version`` is ``v1``/``v3`` once the
+    signature was verified.
+    """
+
+    action: str
+    params: dict[str, str]
+    request_id: str
+    http_status: int
+    code: str | None
+    fault: str | None = None
+    replayed: bool = False
+    signature_version: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as the ``/_emulator/calls`` admin endpoint lists it."""
+        return asdict(self)
+
+
+class CallLog:
+    """A thread-safe, append-only (until cleared) list of :class:`CallRecord`."""
+
+    def __init__(self) -> None:
+        self._items: list[CallRecord] = []
+        self._lock = threading.Lock()
+
+    def append(self, record: CallRecord) -> None:
+        """Add one record."""
+        with self._lock:
+            self._items.append(record)
+
+    def clear(self) -> None:
+        """Forget every record."""
+        with self._lock:
+            self._items.clear()
+
+    def snapshot(self) -> list[CallRecord]:
+        """A copy of the records so far."""
+        with self._lock:
+            return list(self._items)
+
+    def of(self, action: str) -> list[CallRecord]:
+        """The records of one action."""
+        return [record for record in self.snapshot() if record.action == action]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def __iter__(self) -> Iterator[CallRecord]:
+        return iter(self.snapshot())
+
+    @overload
+    def __getitem__(self, index: int) -> CallRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[CallRecord]: ...
+    def __getitem__(self, index: int | slice) -> CallRecord | list[CallRecord]:
+        return self.snapshot()[index]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to send back: status, JSON body, extra headers, and the call's record."""
+
+    status: int
+    body: dict[str, Any]
+    record: CallRecord
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def new_request_id() -> str:
+    """A RequestId shaped like the service's (upper-case UUID)."""
+    return str(uuid.uuid4()).upper()
+
+
+def error_body(error: EmulatorError, request_id: str) -> dict[str, Any]:
+    """The service's error body."""
+    return {
+        "RequestId": request_id,
+        "HostId": HOST_ID,
+        "Code": error.code,
+        "Message": error.message,
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product=Ga&requestId={request_id}",
+    }
+
+
+def _ranges(ranges: tuple[PortRange, ...]) -> list[dict[str, int]]:
+    return [{"FromPort": item.from_port, "ToPort": item.to_port} for item in ranges]
+
+
+def render_listener(view: ListenerView) -> dict[str, Any]:
+    """A listener as DescribeListener (and each ListListeners item) answers it."""
+    config = view.config
+    body: dict[str, Any] = {
+        "ListenerId": view.listener_id,
+        "AcceleratorId": view.accelerator_id,
+        "Name": config.name,
+        "Description": config.description,
+        "State": view.state,
+        "Protocol": config.protocol,
+        "PortRanges": _ranges(config.port_ranges),
+        "BackendPorts": _ranges(config.backend_ports),
+        "Certificates": [{"Id": certificate, "Type": "Server"} for certificate in config.certificates],
+        "ClientAffinity": config.client_affinity,
+        "ProxyProtocol": config.proxy_protocol,
+        "IdleTimeout": config.idle_timeout,
+        "XForwardedForConfig": config.forwarded_for_map,
+        "Type": config.type,
+        "CreateTime": str(view.create_time_ms),
+    }
+    for name, value in (
+        ("RequestTimeout", config.request_timeout),
+        ("HttpVersion", config.http_version),
+        ("SecurityPolicyId", config.security_policy_id),
+    ):
+        if value is not None:
+            body[name] = value
+    return body
+
+
+Handler = Callable[[Backend, Mapping[str, Any], str], tuple[dict[str, Any], bool]]
+
+
+def _create(backend: Backend, values: Mapping[str, Any], request_id: str) -> tuple[dict[str, Any], bool]:
+    result = backend.create_listener(values, request_id)
+    return {"RequestId": result.request_id, **result.result}, result.replayed
+
+
+def _update(backend: Backend, values: Mapping[str, Any], request_id: str) -> tuple[dict[str, Any], bool]:
+    result = backend.update_listener(values, request_id)
+    return {"RequestId": result.request_id}, result.replayed
+
+
+def _delete(backend: Backend, values: Mapping[str, Any], request_id: str) -> tuple[dict[str, Any], bool]:
+    result = backend.delete_listener(values, request_id)
+    return {"RequestId": result.request_id}, result.replayed
+
+
+def _describe(backend: Backend, values: Mapping[str, Any], request_id: str) -> tuple[dict[str, Any], bool]:
+    view = backend.describe_listener(str(values["ListenerId"]))
+    return {"RequestId": request_id, **render_listener(view)}, False
+
+
+def _list(backend: Backend, values: Mapping[str, Any], request_id: str) -> tuple[dict[str, Any], bool]:
+    page_number, page_size = int(values.get("PageNumber", 1)), int(values.get("PageSize", 10))
+    validate_paging(page_number, page_size)
+    protocol = values.get("Protocol") or None
+    if protocol is not None and protocol not in PROTOCOLS:
+        raise INVALID_PARAMETER.error(f"Protocol: must be one of {', '.join(PROTOCOLS)}")
+    views = backend.list_listeners(str(values["AcceleratorId"]), protocol)
+    start = (page_number - 1) * page_size
+    return {
+        "RequestId": request_id,
+        "TotalCount": len(views),
+        "PageNumber": page_number,
+        "PageSize": page_size,
+        "Listeners": [render_listener(view) for view in views[start : start + page_size]],
+    }, False
+
+
+HANDLERS: dict[str, Handler] = {
+    "CreateListener": _create,
+    "UpdateListener": _update,
+    "DeleteListener": _delete,
+    "DescribeListener": _describe,
+    "ListListeners": _list,
+}
+
+
+def _claimed_action(request: WireRequest) -> str:
+    return request.headers.get("x-acs-action") or request.params.get("Action", "")
+
+
+def _check_protocol_params(version: str | None, params: Mapping[str, str]) -> None:
+    if not version:
+        raise MISSING_PARAMETER.error('The input parameter "Version" is missing.')
+    if version != API_VERSION:
+        raise INVALID_VERSION.error(f"Got {version[:40]!r}; Global Accelerator is {API_VERSION}.")
+    response_format = params.get("Format")
+    if response_format is not None and response_format.lower() != "json":
+        raise INVALID_PARAMETER.error("Format: the emulator answers JSON only.")
+
+
+class Api:
+    """Turns decoded requests into answers, recording every call in ``calls``."""
+
+    def __init__(self, backend: Backend, authenticator: Authenticator, calls: CallLog) -> None:
+        self.backend = backend
+        self._auth = authenticator
+        self.calls = calls
+
+    def handle(self, request: WireRequest, fault: Fault | None = None) -> Answer:
+        """Authenticate, dispatch and render one API request (never raises)."""
+        request_id, signature_version, replayed = new_request_id(), None, False
+        params = {key: value for key, value in request.params.items() if key not in COMMON_PARAMS}
+        action = _claimed_action(request)
+        try:
+            identity = self._auth.verify(request)
+            signature_version, action = identity.signature_version, identity.action or ""
+            if not action:
+                raise MISSING_PARAMETER.error('The input parameter "Action" is missing.')
+            handler = HANDLERS.get(action)
+            if handler is None:
+                raise INVALID_ACTION.error(f"Action {action[:60]!r} is not one the emulator implements.")
+            _check_protocol_params(identity.version, request.params)
+            body, replayed = handler(self.backend, parse_params(action, params), request_id)
+            status = 200
+        except EmulatorError as error:
+            status, body = error.http_status, error_body(error, request_id)
+        except Exception:
+            logger.exception("internal error in %s (request id %s)", action[:60], request_id)
+            status, body = 500, error_body(INTERNAL_ERROR.error(), request_id)
+        record = CallRecord(
+            action, params, str(body["RequestId"]), status, body.get("Code"),
+            fault.kind if fault else None, replayed, signature_version,
+        )  # fmt: skip
+        self.calls.append(record)
+        return Answer(status, body, record)
+
+    def fault_answer(self, request: WireRequest, fault: Fault) -> Answer:
+        """The answer of an injected throttling or unavailability fault (recorded like any call)."""
+        request_id = new_request_id()
+        headers: dict[str, str] = {}
+        if fault.kind == "unavailable":
+            error = SERVICE_UNAVAILABLE.error()
+        elif fault.kind == "throttle429":
+            error = THROTTLING_USER_429.error()
+            headers = {"Retry-After": "1", "x-acs-retry-after": "1000"}
+        else:
+            error = THROTTLING_USER.error()
+        params = {key: value for key, value in request.params.items() if key not in COMMON_PARAMS}
+        record = CallRecord(
+            _claimed_action(request), params, request_id, error.http_status, error.code, fault.kind
+        )
+        self.calls.append(record)
+        return Answer(error.http_status, error_body(error, request_id), record, headers)
+
+    def record_drop(self, request: WireRequest, fault: Fault) -> CallRecord:
+        """Record a call whose connection is dropped before processing (``http_status`` 0)."""
+        params = {key: value for key, value in request.params.items() if key not in COMMON_PARAMS}
+        record = CallRecord(_claimed_action(request), params, "", 0, None, fault.kind)
+        self.calls.append(record)
+        return record
+
+    def answer_error(self, error: EmulatorError) -> Answer:
+        """Answer (and record) a request refused before it could be decoded."""
+        request_id = new_request_id()
+        record = CallRecord("", {}, request_id, error.http_status, error.code)
+        self.calls.append(record)
+        return Answer(error.http_status, error_body(error, request_id), record)
