@@ -74,7 +74,7 @@ def _pick(item: Mapping[str, Any], snake: str, api: str) -> Any:
     return item.get(snake, item.get(api))
 
 
-def _ranges(value: Any) -> list[dict[str, int]] | None:
+def _ranges(value: Any) -> list[dict[str, int | None]] | None:
     if value is None:
         return None
     pairs = {(_int(_pick(r, "from_port", "FromPort")), _int(_pick(r, "to_port", "ToPort"))) for r in value}
@@ -106,6 +106,9 @@ def canonical(field: str, value: Any) -> Any:
         return str(value).upper() or "NONE"
     if field in ("protocol", "http_version", "security_policy_id"):
         return str(value).lower() or None
+    if field == "name":
+        # The API has no way to set an empty name, so "" is "no name": nothing a restore could put back.
+        return str(value) or None
     return str(value)
 
 

@@ -40,7 +40,7 @@ def test_returns_within_fifteen_percent_of_the_transition(transition: float, ran
     assert finished >= transition
     assert finished <= max(transition * 1.15, PollSchedule().first)
     # every gap after the first is at most 15% of the time waited (or the floor)
-    for before, gap in zip(fake.polls, fake.sleeps[1:]):
+    for before, gap in zip(fake.polls[:-1], fake.sleeps[1:], strict=True):
         assert gap <= max(0.15 * before, PollSchedule().minimum) + 1e-9
 
 

@@ -1,0 +1,216 @@
+"""The Pulumi face: :class:`ListenerProvider` (the dynamic provider) and :class:`Listener` (the resource).
+
+The provider instance is pickled into Pulumi state by reference to this module, so it holds nothing: settings
+read in ``configure()`` and the API clients built from them live in module-level tables, never on ``self``.
+Each method parses the engine's dicts at the boundary (``ga_listener.models``) and hands typed values on.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.output import Unknown
+
+from ga_listener.client import GaClient
+from ga_listener.credentials import resolve_credentials
+from ga_listener.models import ListenerConfig, validate_inputs
+from ga_listener.operations import ListenerOperationError, ListenerOperations
+from ga_listener.plan import changed_fields, desired_values, refreshed_inputs
+from ga_listener.settings import ProviderSettings
+
+__all__ = ["Listener", "ListenerArgs", "ListenerProvider"]
+
+PROVIDER_KEY = "__provider"
+UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+#: Properties that only the provider sets; the resource passes them as None so they exist as attributes.
+OUTPUT_ONLY = (
+    "accelerator_id", "state", "listener_type", "create_time", "managed_fields", "adopted", "revision",
+)
+
+_SETTINGS: weakref.WeakKeyDictionary[ListenerProvider, ProviderSettings] = weakref.WeakKeyDictionary()
+_CLIENTS: dict[ProviderSettings, GaClient] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def is_unknown(value: Any) -> bool:
+    """True when ``value`` is, or contains, a value not known until the deployment runs."""
+    if isinstance(value, Unknown) or value == UNKNOWN_SENTINEL:
+        return True
+    if isinstance(value, Mapping):
+        return any(is_unknown(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(is_unknown(item) for item in value)
+    return False
+
+
+def _user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if k != PROVIDER_KEY and not (k in OUTPUT_ONLY and v is None)}
+
+
+def _parse(props: Mapping[str, Any]) -> ListenerConfig:
+    config, violations = validate_inputs(_user_inputs(props), is_unknown=is_unknown)
+    if config is None:
+        problems = "; ".join(f"{v.path}: {v.reason}" for v in violations) or "some inputs are not known yet"
+        raise ListenerOperationError(f"invalid listener inputs: {problems}")
+    return config
+
+
+class ListenerProvider(ResourceProvider):
+    """Dynamic provider for GA listeners. No constructor arguments; holds no credentials, sessions or clients."""
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Read the stack configuration (and environment) once per provider host process."""
+        _SETTINGS[self] = ProviderSettings.from_config(req.config.get)
+
+    def _operations(self) -> ListenerOperations:
+        settings = _SETTINGS.get(self) or ProviderSettings.from_config(lambda _key: None)
+        with _CLIENTS_LOCK:
+            client = _CLIENTS.get(settings)
+            if client is None:
+                credentials = resolve_credentials(config=dict(settings.credential_config))
+                client = GaClient(
+                    settings.endpoint, credentials=credentials, signature_version=settings.signature_version
+                )
+                _CLIENTS[settings] = client
+        return ListenerOperations(client, wait_timeout=settings.wait_timeout)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate every input that is known; report all violations by property path. Never raises."""
+        inputs = _user_inputs(news)
+        failures = [CheckFailure(key, "is an output of the listener and cannot be set")
+                    for key in OUTPUT_ONLY if inputs.pop(key, None) is not None]
+        try:
+            config, violations = validate_inputs(inputs, is_unknown=is_unknown)
+        except Exception as error:
+            return CheckResult(news, [CheckFailure("", f"could not validate the inputs: {error!r}")])
+        failures += [CheckFailure(v.path, v.reason) for v in violations]
+        if config is None or failures:
+            return CheckResult(news, failures)
+        normalized = {"listener_id": config.listener_id, "region_id": config.region_id,
+                      "on_delete": config.on_delete, **desired_values(config)}
+        return CheckResult(normalized, [])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Compare the managed properties with the last outputs; a new listener_id means replace."""
+        inputs = _user_inputs(news)
+        if is_unknown(inputs.get("listener_id")):
+            return DiffResult(changes=True, replaces=["listener_id"], delete_before_replace=False)
+        if inputs.get("listener_id") != olds.get("listener_id"):
+            return DiffResult(changes=True, replaces=["listener_id"], delete_before_replace=False)
+        if is_unknown(inputs):
+            return DiffResult(changes=True, replaces=[], delete_before_replace=False)
+        config, _ = validate_inputs(inputs)
+        if config is None:
+            return DiffResult(changes=True, replaces=[], delete_before_replace=False)
+        wanted = desired_values(config)
+        changes = (
+            bool(changed_fields(wanted, olds))
+            or sorted(wanted) != sorted(olds.get("managed_fields") or ())
+            or config.on_delete != olds.get("on_delete", "retain")
+        )
+        return DiffResult(changes=changes, replaces=[], delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Adopt the listener and apply the desired configuration."""
+        config = _parse(props)
+        return CreateResult(config.listener_id, self._operations().adopt(config))
+
+    def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
+        """Send one UpdateListener with exactly what changed, then wait until the listener is active."""
+        return UpdateResult(self._operations().update(_id, _olds, _parse(_news)))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Read the live listener (refresh, ``Listener.get``); an empty id when it no longer exists."""
+        outputs = self._operations().refresh(id_, props)
+        if outputs is None:
+            return ReadResult("", {})
+        return ReadResult(id_, outputs, refreshed_inputs(outputs))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Release the listener: ``retain`` leaves it; ``restore`` puts back its adopted configuration."""
+        self._operations().release(_id, _props)
+
+
+@dataclass
+class ListenerArgs:
+    """Typed inputs of :class:`Listener` (the keyword arguments of its constructor, as one object)."""
+
+    listener_id: pulumi.Input[str]
+    port_ranges: pulumi.Input[Sequence[pulumi.Input[Mapping[str, pulumi.Input[int]]]]]
+    protocol: pulumi.Input[str]
+    name: pulumi.Input[str] | None = None
+    description: pulumi.Input[str] | None = None
+    client_affinity: pulumi.Input[str] | None = None
+    proxy_protocol: pulumi.Input[bool] | None = None
+    certificates: pulumi.Input[Sequence[pulumi.Input[Mapping[str, pulumi.Input[str]]]]] | None = None
+    backend_ports: pulumi.Input[Sequence[pulumi.Input[Mapping[str, pulumi.Input[int]]]]] | None = None
+    idle_timeout: pulumi.Input[int] | None = None
+    request_timeout: pulumi.Input[int] | None = None
+    http_version: pulumi.Input[str] | None = None
+    security_policy_id: pulumi.Input[str] | None = None
+    forwarded_for_config: pulumi.Input[Mapping[str, pulumi.Input[bool]]] | None = None
+    region_id: pulumi.Input[str] = "cn-hangzhou"
+    on_delete: pulumi.Input[str] = "retain"
+
+
+class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
+    """An existing Global Accelerator listener, adopted and kept at the configuration given.
+
+    The resource never creates or deletes listeners: ``pulumi up`` changes the adopted listener, ``pulumi
+    destroy`` releases it (``on_delete="restore"`` first puts back what it had when adopted).
+    """
+
+    listener_id: pulumi.Output[str]
+    accelerator_id: pulumi.Output[str]
+    state: pulumi.Output[str]
+    protocol: pulumi.Output[str]
+    port_ranges: pulumi.Output[list[dict[str, int]]]
+    name: pulumi.Output[str | None]
+    description: pulumi.Output[str | None]
+    client_affinity: pulumi.Output[str]
+    proxy_protocol: pulumi.Output[bool | None]
+    certificates: pulumi.Output[list[dict[str, str]] | None]
+    backend_ports: pulumi.Output[list[dict[str, int]] | None]
+    idle_timeout: pulumi.Output[int | None]
+    request_timeout: pulumi.Output[int | None]
+    http_version: pulumi.Output[str | None]
+    security_policy_id: pulumi.Output[str | None]
+    forwarded_for_config: pulumi.Output[dict[str, bool] | None]
+    region_id: pulumi.Output[str]
+    on_delete: pulumi.Output[str]
+    listener_type: pulumi.Output[str | None]
+    create_time: pulumi.Output[Any]
+    managed_fields: pulumi.Output[list[str]]
+    adopted: pulumi.Output[dict[str, Any]]
+    revision: pulumi.Output[int]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: ListenerArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Adopt a listener: pass a :class:`ListenerArgs` or the same fields as keyword arguments."""
+        # Every input and output name must be a key of props for its attribute to exist on the resource.
+        props: dict[str, Any] = dict.fromkeys([*OUTPUT_ONLY, *(f.name for f in fields(ListenerArgs))])
+        props.update(region_id="cn-hangzhou", on_delete="retain")
+        if args is not None:  # not dataclasses.asdict: it would deep-copy the Outputs inside
+            props.update({f.name: getattr(args, f.name) for f in fields(args)})
+        props.update(kwargs)
+        super().__init__(ListenerProvider(), resource_name, props, opts)

@@ -1,0 +1,79 @@
+"""Provider settings from stack configuration and the environment (the table in README "Configuration").
+
+Stack config wins over the environment. Credentials are not resolved here: a preview needs none, so they are
+looked up only when the first API call builds a client (see :mod:`ga_listener.credentials`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ga_listener.errors import ConfigurationError
+
+__all__ = ["CREDENTIAL_KEYS", "DEFAULT_WAIT_TIMEOUT", "ProviderSettings"]
+
+DEFAULT_WAIT_TIMEOUT = 600.0
+#: Stack config keys of the alicloud provider that the credential chain reads (some are secrets).
+CREDENTIAL_KEYS = ("alicloud:accessKey", "alicloud:secretKey", "alicloud:securityToken", "alicloud:profile")
+ENDPOINT_KEY = "ga-listener:endpoint"
+SIGNATURE_KEY = "ga-listener:signatureVersion"
+WAIT_TIMEOUT_KEY = "ga-listener:waitTimeout"
+REGION_KEY = "alicloud:region"
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """Everything ``configure()`` read. Hashable, so clients can be shared per distinct settings."""
+
+    endpoint: str | None = None
+    signature_version: str = "v3"
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT
+    region: str | None = None
+    # The alicloud:* credential keys as given in the stack config; never shown in a repr.
+    credential_config: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @classmethod
+    def from_config(
+        cls, get: Callable[[str], Any], environ: Mapping[str, str] | None = None
+    ) -> ProviderSettings:
+        """Read settings with ``get(key)`` (the host's ``ConfigureRequest.config.get``) and the environment."""
+        env = os.environ if environ is None else environ
+        endpoint = _text(get(ENDPOINT_KEY)) or env.get("GA_LISTENER_ENDPOINT") or None
+        region = _text(get(REGION_KEY)) or env.get("ALIBABA_CLOUD_REGION") or env.get("ALICLOUD_REGION")
+        credentials = tuple((key, text) for key in CREDENTIAL_KEYS if (text := _text(get(key))))
+        return cls(
+            endpoint=endpoint,
+            signature_version=_signature_version(get(SIGNATURE_KEY)),
+            wait_timeout=_wait_timeout(get(WAIT_TIMEOUT_KEY)),
+            region=region or None,
+            credential_config=credentials,
+        )
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _signature_version(value: Any) -> str:
+    version = _text(value).lower() or "v3"
+    if version not in ("v1", "v3"):
+        raise ConfigurationError(f"{SIGNATURE_KEY} must be v3 (the default) or v1, got {_text(value)!r}",
+                                 setting=SIGNATURE_KEY)
+    return version
+
+
+def _wait_timeout(value: Any) -> float:
+    text = _text(value)
+    if not text:
+        return DEFAULT_WAIT_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigurationError(f"{WAIT_TIMEOUT_KEY} must be a positive number of seconds, got {text!r}",
+                                 setting=WAIT_TIMEOUT_KEY)
+    return seconds

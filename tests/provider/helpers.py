@@ -1,0 +1,56 @@
+"""Constants and peers shared by the provider tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+KEY_ID = "test-key-id"
+SECRET = "test-secret-Qx7-do-not-leak"
+TRANSITION = 0.3
+
+SEEDS = [
+    "ga-1:lsr-web:tcp:80-80",
+    "ga-1:lsr-api:tcp:9000-9000",
+    "ga-1:lsr-a:tcp:7001-7001",
+    "ga-1:lsr-b:tcp:7002-7002",
+    "ga-1:lsr-c:tcp:7003-7003",
+    "ga-1:lsr-d:tcp:7004-7004",
+    "ga-2:lsr-other:tcp:80-80",
+    "ga-2:lsr-https:https:443-443",
+]
+
+
+def writes(emulator: Any, action: str = "UpdateListener") -> list[Any]:
+    """The successful calls of ``action`` the emulator answered."""
+    return [c for c in emulator.calls if c.action == action and c.http_status == 200]
+
+
+def official_client(emulator: Any) -> Any:
+    """Alibaba's official SDK client pointed at the emulator: an independent peer for out-of-band changes."""
+    from alibabacloud_ga20191120.client import Client
+    from alibabacloud_tea_openapi import models as open_api_models
+
+    host = emulator.url.removeprefix("http://")
+    return Client(open_api_models.Config(access_key_id=KEY_ID, access_key_secret=SECRET, endpoint=host,
+                                         protocol="http"))
+
+
+def delete_out_of_band(emulator: Any, accelerator_id: str, listener_id: str, timeout: float = 10.0) -> None:
+    """Delete a listener behind the provider's back (official SDK) and wait until it is gone."""
+    import time
+
+    from alibabacloud_ga20191120 import models
+    from Tea.exceptions import TeaException
+
+    client = official_client(emulator)
+    client.delete_listener(models.DeleteListenerRequest(accelerator_id=accelerator_id, listener_id=listener_id))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            client.describe_listener(models.DescribeListenerRequest(region_id="cn-hangzhou", listener_id=listener_id))
+        except TeaException as error:
+            if error.code == "NotExist.Listener":
+                return
+            raise
+        time.sleep(0.05)
+    raise AssertionError(f"{listener_id} still exists after {timeout} s")

@@ -1,0 +1,77 @@
+"""check through the real host: failures name the property, numbers arrive as floats, nothing ever raises."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.support.provider_host import PROVIDER_KEY, ProviderHost, pickled_provider, urn_for
+
+TCP: dict[str, Any] = {"listener_id": "lsr-1", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}]}
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[ProviderHost]:
+    with ProviderHost() as started:
+        started.configure({})
+        yield started
+
+
+@pytest.fixture(scope="module")
+def provider() -> str:
+    return pickled_provider()
+
+
+CASES: list[tuple[dict[str, Any], str]] = [
+    ({**TCP, "port_ranges": [{"from_port": 80, "to_port": 70000}]}, "port_ranges[0].to_port"),
+    ({**TCP, "port_ranges": [{"from_port": 90, "to_port": 80}]}, "port_ranges[0].to_port"),
+    ({**TCP, "port_ranges": [{"from_port": 80.5, "to_port": 81}]}, "port_ranges[0].from_port"),
+    ({**TCP, "protocol": "http", "port_ranges": [{"from_port": 80, "to_port": 81}]}, "port_ranges"),
+    ({**TCP, "certificates": [{"id": "c"}]}, "certificates"),
+    ({**TCP, "name": "9lives"}, "name"),
+    ({**TCP, "idle_timeout": 5}, "idle_timeout"),
+    ({**TCP, "region_id": "us-west-1"}, "region_id"),
+    ({**TCP, "on_delete": "destroy"}, "on_delete"),
+    ({**TCP, "state": "active"}, "state"),
+    ({"protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}]}, "listener_id"),
+]
+
+
+@pytest.mark.parametrize(("inputs", "path"), CASES, ids=[c[1] for c in CASES])
+def test_each_rule_fails_check_naming_the_property(host: ProviderHost, provider: str, inputs: dict[str, Any],
+                                                   path: str) -> None:
+    _, failures = host.check(urn_for("l"), {}, {**inputs, PROVIDER_KEY: provider})
+    assert path in [p for p, _ in failures]
+
+
+def test_valid_inputs_come_back_normalised(host: ProviderHost, provider: str) -> None:
+    news = {**TCP, "protocol": "TCP", "client_affinity": "source_ip",
+            "port_ranges": [{"from_port": 443, "to_port": 443}, {"from_port": 80, "to_port": 80}], "name": None,
+            "state": None, "revision": None, PROVIDER_KEY: provider}
+    checked, failures = host.check(urn_for("l"), {}, news)
+    assert failures == []
+    assert checked["protocol"] == "tcp" and checked["client_affinity"] == "SOURCE_IP"
+    assert checked["port_ranges"] == [{"from_port": 80, "to_port": 80}, {"from_port": 443, "to_port": 443}]
+    assert "name" not in checked and "state" not in checked  # unset: unmanaged
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=200),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=10,
+)
+input_keys = st.sampled_from(["listener_id", "protocol", "port_ranges", "name", "description", "idle_timeout",
+                              "certificates", "backend_ports", "forwarded_for_config", "on_delete", "x", "状态"])
+
+
+@settings(max_examples=60)
+@given(st.dictionaries(input_keys, json_values, max_size=8))
+def test_random_inputs_never_make_check_raise(host: ProviderHost, provider: str, inputs: dict[str, Any]) -> None:
+    _, failures = host.check(urn_for("l"), {}, {**inputs, PROVIDER_KEY: provider})
+    for path, reason in failures:
+        assert reason
+        assert path.split("[")[0].split(".")[0] in {*inputs, "listener_id", "protocol", "port_ranges"}

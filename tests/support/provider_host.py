@@ -1,0 +1,270 @@
+"""Drive the Pulumi SDK's own dynamic provider host over its real gRPC protocol, as the engine does.
+
+No Pulumi CLI exists here, so this module plays the engine's part: it starts ``python -m pulumi.dynamic`` as a
+subprocess, reads the port it prints, and calls Configure, Check, Diff, Create, Update, Read and Delete with
+properties marshalled into ``google.protobuf.Struct`` the engine's way (numbers become doubles, unknowns the
+UNKNOWN sentinel string, secrets signature-keyed objects) and the provider pickled by the SDK's own
+``serialize_provider``. :class:`Engine` keeps a one-stack state and runs the call sequences of the CLI's
+operations (see ``pulumi-protocol.md``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from google.protobuf import struct_pb2
+from google.protobuf.json_format import MessageToDict
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+PROVIDER_KEY = "__provider"
+RESOURCE_TYPE = "pulumi-python:dynamic/alicloud-ga:Listener"
+
+
+class Unknown:
+    """Stands for a value the engine does not know yet (marshalled as the UNKNOWN sentinel)."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret value, marshalled as the engine marshals secrets."""
+
+    value: Any
+
+
+def _marshal(value: Any) -> Any:
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, Secret):
+        return {SIG_KEY: SECRET_SIG, "value": _marshal(value.value)}
+    if isinstance(value, Mapping):
+        return {str(k): _marshal(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_marshal(v) for v in value]
+    return value
+
+
+def to_struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
+    """Marshal properties into a Struct (drops None values, like the engine's MarshalProperties)."""
+    struct = struct_pb2.Struct()
+    struct.update({k: _marshal(v) for k, v in props.items() if v is not None})
+    return struct
+
+
+def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """Unmarshal a Struct the way the engine stores it (numbers stay floats)."""
+    return MessageToDict(struct)
+
+
+class ProviderError(Exception):
+    """The host answered a call with a gRPC error (the provider raised); ``details`` is what the CLI shows."""
+
+    def __init__(self, method: str, details: str) -> None:
+        super().__init__(f"{method} failed:\n{details}")
+        self.method = method
+        self.details = details
+
+    @property
+    def last_line(self) -> str:
+        """The last non-empty line of the traceback: what a user reads first."""
+        return [line for line in self.details.splitlines() if line.strip()][-1]
+
+
+class ProviderHost:
+    """One ``python -m pulumi.dynamic`` process and a gRPC stub to it."""
+
+    def __init__(self, env: Mapping[str, str] | None = None, cwd: str | None = None) -> None:
+        # stderr goes to a file and stdout is drained by a thread: a chatty provider never blocks on a full pipe,
+        # and tests can scan everything the host printed (see output()).
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._stdout: list[bytes] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pulumi.dynamic", "127.0.0.1:0"],
+            stdout=subprocess.PIPE, stderr=self._stderr, env={**os.environ, **(env or {})}, cwd=cwd,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().decode().strip()
+        if not line.isdigit():
+            self.process.kill()
+            raise RuntimeError(f"provider host did not start: {line!r} {self.output()}")
+        self.port = int(line)
+        self._drain = threading.Thread(target=self._drain_stdout, daemon=True)
+        self._drain.start()
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+        self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
+
+    def _drain_stdout(self) -> None:
+        assert self.process.stdout is not None
+        for chunk in iter(self.process.stdout.readline, b""):
+            self._stdout.append(chunk)
+
+    def output(self) -> str:
+        """Everything the host printed so far on stdout and stderr."""
+        self._stderr.seek(0)
+        return b"".join(self._stdout).decode(errors="replace") + self._stderr.read().decode(errors="replace")
+
+    def _call(self, method: str, request: Any) -> Any:
+        try:
+            return getattr(self.stub, method)(request, timeout=300)
+        except grpc.RpcError as error:
+            raise ProviderError(method, error.details() or str(error)) from None
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        self._call("Configure", provider_pb2.ConfigureRequest(
+            args=to_struct(config), acceptSecrets=False, variables={k: str(v) for k, v in config.items()}))
+
+    def check(
+        self, urn: str, olds: Mapping[str, Any], news: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        request = provider_pb2.CheckRequest(urn=urn, olds=to_struct(olds), news=to_struct(news))
+        answer = self._call("Check", request)
+        return from_struct(answer.inputs), [(f.property, f.reason) for f in answer.failures]
+
+    def diff(
+        self, urn: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]
+    ) -> tuple[bool | None, list[str]]:
+        request = provider_pb2.DiffRequest(id=id_, urn=urn, olds=to_struct(olds), news=to_struct(news))
+        answer = self._call("Diff", request)
+        verdicts = {provider_pb2.DiffResponse.DIFF_SOME: True, provider_pb2.DiffResponse.DIFF_NONE: False}
+        return verdicts.get(answer.changes), list(answer.replaces)
+
+    def create(self, urn: str, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        answer = self._call("Create", provider_pb2.CreateRequest(urn=urn, properties=to_struct(props)))
+        return answer.id, from_struct(answer.properties)
+
+    def update(self, urn: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+        request = provider_pb2.UpdateRequest(id=id_, urn=urn, olds=to_struct(olds), news=to_struct(news))
+        answer = self._call("Update", request)
+        return from_struct(answer.properties)
+
+    def read(
+        self, urn: str, id_: str, props: Mapping[str, Any], inputs: Mapping[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+        request = provider_pb2.ReadRequest(
+            id=id_, urn=urn, properties=to_struct(props), inputs=to_struct(inputs or {}))
+        answer = self._call("Read", request)
+        refreshed = from_struct(answer.inputs) if answer.HasField("inputs") else None
+        return answer.id, from_struct(answer.properties), refreshed
+
+    def delete(self, urn: str, id_: str, props: Mapping[str, Any]) -> None:
+        self._call("Delete", provider_pb2.DeleteRequest(id=id_, urn=urn, properties=to_struct(props)))
+
+    def close(self) -> None:
+        self.channel.close()
+        self.process.kill()
+        self.process.wait(timeout=10)
+        if self.process.stdout:
+            self.process.stdout.close()
+        self._stderr.close()
+
+    def __enter__(self) -> ProviderHost:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def pickled_provider() -> str:
+    """The ``__provider`` property exactly as ``pulumi.dynamic.Resource`` computes it."""
+    from ga_listener.resource import ListenerProvider
+
+    return serialize_provider(ListenerProvider())
+
+
+def urn_for(name: str, stack: str = "dev", project: str = "ga-listener-demo") -> str:
+    return f"urn:pulumi:{stack}::{project}::{RESOURCE_TYPE}::{name}"
+
+
+@dataclass
+class ResourceState:
+    """What the engine keeps for one resource: id, inputs (checked) and outputs."""
+
+    id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+
+
+@dataclass
+class Engine:
+    """A one-stack engine: runs each CLI operation's call sequence in a fresh host, as the CLI does."""
+
+    config: dict[str, Any]
+    env: dict[str, str] = field(default_factory=dict)
+    state: dict[str, ResourceState] = field(default_factory=dict)
+    provider: str = field(default_factory=pickled_provider)
+    stored_config: dict[str, Any] = field(default_factory=dict)
+
+    def host(self, config: Mapping[str, Any] | None = None) -> ProviderHost:
+        host = ProviderHost(self.env)
+        host.configure(self.config if config is None else config)
+        return host
+
+    def _news(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return {**inputs, PROVIDER_KEY: self.provider}
+
+    def preview(self, name: str, inputs: Mapping[str, Any], host: ProviderHost | None = None) -> dict[str, Any]:
+        """Check (and Diff for an existing resource); returns what the CLI would show."""
+        with (host or self.host()) as h:
+            return self._plan(h, name, inputs)
+
+    def _plan(self, host: ProviderHost, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        urn = urn_for(name)
+        old = self.state.get(name)
+        checked, failures = host.check(urn, old.inputs if old else {}, self._news(inputs))
+        result: dict[str, Any] = {
+            "checked": checked, "failures": failures, "op": "create" if old is None else "same"}
+        if old is None or failures:
+            return result
+        changes, replaces = host.diff(urn, old.id, old.outputs, checked)
+        result["op"] = "replace" if replaces else ("update" if changes else "same")
+        result["replaces"] = replaces
+        return result
+
+    def up(self, name: str, inputs: Mapping[str, Any], host: ProviderHost | None = None) -> dict[str, Any]:
+        """The update half of ``pulumi up`` for one resource (Check, Diff, then Create/Update/replace)."""
+        with (host or self.host()) as h:
+            plan = self._plan(h, name, inputs)
+            if plan["failures"]:
+                raise ProviderError("Check", "\n".join(f"{p}: {r}" for p, r in plan["failures"]))
+            urn, old = urn_for(name), self.state.get(name)
+            if plan["op"] in ("create", "replace"):
+                checked = plan["checked"] if plan["op"] == "create" else h.check(urn, {}, self._news(inputs))[0]
+                new_id, outputs = h.create(urn, checked)
+                if old is not None:
+                    h.delete(urn, old.id, old.outputs)
+                self.state[name] = ResourceState(new_id, checked, outputs)
+            elif plan["op"] == "update":
+                assert old is not None
+                outputs = h.update(urn, old.id, old.outputs, plan["checked"])
+                self.state[name] = ResourceState(old.id, plan["checked"], outputs)
+            self.stored_config = dict(self.config)
+            return plan
+
+    def refresh(self, name: str) -> ResourceState | None:
+        """Read with the config stored at the last up; an empty id drops the resource from state."""
+        old = self.state[name]
+        with self.host(self.stored_config) as h:
+            new_id, outputs, inputs = h.read(urn_for(name), old.id, old.outputs, old.inputs)
+        if not new_id:
+            del self.state[name]
+            return None
+        refreshed = ResourceState(new_id, {**(inputs or old.inputs)}, outputs)
+        self.state[name] = refreshed
+        return refreshed
+
+    def destroy(self, name: str) -> None:
+        old = self.state[name]
+        with self.host(self.stored_config) as h:
+            h.delete(urn_for(name), old.id, old.outputs)
+        del self.state[name]
