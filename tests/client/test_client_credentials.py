@@ -50,10 +50,7 @@ def profile_file(tmp_path: Path) -> Path:
 
 def test_explicit_wins_over_everything(profile_file: Path) -> None:
     explicit = Credentials("x-id", "x-secret")
-    assert (
-        resolve_credentials(explicit=explicit, config=CONFIG, environ=ENV, profile_path=profile_file)
-        is explicit
-    )
+    assert resolve_credentials(explicit=explicit, config=CONFIG, environ=ENV, profile_path=profile_file) is explicit
 
 
 def test_stack_config_wins_over_environment_and_profile(profile_file: Path) -> None:
@@ -68,9 +65,7 @@ def test_stack_config_wins_over_environment_and_profile(profile_file: Path) -> N
 
 
 def test_environment_wins_over_profile_and_carries_its_token(profile_file: Path) -> None:
-    found = resolve_credentials(
-        environ={**ENV, "ALIBABA_CLOUD_SECURITY_TOKEN": "env-token"}, profile_path=profile_file
-    )
+    found = resolve_credentials(environ={**ENV, "ALIBABA_CLOUD_SECURITY_TOKEN": "env-token"}, profile_path=profile_file)
     assert (found.access_key_id, found.security_token) == ("env-id", "env-token")
     assert found.source == "environment ALIBABA_CLOUD_ACCESS_KEY_ID"
 
@@ -138,9 +133,7 @@ def test_profile_named_in_config_wins_over_environment(profile_file: Path) -> No
         ("absent", "no such profile"),
     ],
 )
-def test_unusable_profiles_are_named_in_the_not_found_error(
-    profile_file: Path, profile: str, why: str
-) -> None:
+def test_unusable_profiles_are_named_in_the_not_found_error(profile_file: Path, profile: str, why: str) -> None:
     with pytest.raises(CredentialsNotFoundError) as caught:
         resolve_credentials(config={"alicloud:profile": profile}, environ={}, profile_path=profile_file)
     assert why in str(caught.value)
@@ -161,9 +154,7 @@ def test_broken_profile_files_are_reported_not_raised(tmp_path: Path, content: s
 
 def test_not_found_lists_every_place_it_looked_and_no_values(tmp_path: Path) -> None:
     environ = {"ALIBABA_CLOUD_PROFILE": "nope", "UNRELATED_SECRET": "do-not-print"}
-    path = write_profiles(
-        tmp_path / "c.json", [{"name": "x", "access_key_id": "i", "access_key_secret": "zz-secret"}]
-    )
+    path = write_profiles(tmp_path / "c.json", [{"name": "x", "access_key_id": "i", "access_key_secret": "zz-secret"}])
     with pytest.raises(CredentialsNotFoundError) as caught:
         resolve_credentials(environ=environ, profile_path=path)
     text = str(caught.value)
@@ -198,9 +189,7 @@ def test_half_a_key_pair_is_a_configuration_error(
     assert missing in str(caught.value)
 
 
-def test_defaults_are_os_environ_and_the_home_profile(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_defaults_are_os_environ_and_the_home_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_profile_path() == tmp_path / ".aliyun" / "config.json"
     with pytest.raises(CredentialsNotFoundError, match=r"\.aliyun"):

@@ -66,12 +66,8 @@ TABLE = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("code", "status", "cls", "retryable", "advice_words"), TABLE, ids=[t[0] for t in TABLE]
-)
-def test_code_table(
-    code: str, status: int, cls: type[ApiError], retryable: bool, advice_words: list[str]
-) -> None:
+@pytest.mark.parametrize(("code", "status", "cls", "retryable", "advice_words"), TABLE, ids=[t[0] for t in TABLE])
+def test_code_table(code: str, status: int, cls: type[ApiError], retryable: bool, advice_words: list[str]) -> None:
     error = api_error_from(code, "the message", "req-1", status, "UpdateListener")
     assert type(error) is cls
     assert (error.code, error.message, error.request_id, error.http_status, error.action) == (
@@ -155,9 +151,7 @@ ALL_ERRORS: list[GaListenerError] = [
 ]
 
 
-@pytest.mark.parametrize(
-    "error", ALL_ERRORS, ids=lambda e: type(e).__name__ + ":" + str(getattr(e, "code", ""))
-)
+@pytest.mark.parametrize("error", ALL_ERRORS, ids=lambda e: type(e).__name__ + ":" + str(getattr(e, "code", "")))
 def test_every_error_pickles_with_its_attributes_and_text(error: GaListenerError) -> None:
     error.retry_after = 2.5
     clone = pickle.loads(pickle.dumps(error))

@@ -17,15 +17,11 @@ SdkUtils = utils.Utils
 
 # GA parameter names: letters and digits, dotted and 1-based indexed (PortRanges.10.FromPort).
 KEYS = st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,11}(\.([1-9][0-9]{0,2}|[A-Za-z]{1,8})){0,3}", fullmatch=True)
-TRICKY = st.sampled_from(
-    ["a b", "*", "~", "+", "/", "=", "&", "%", "%20", "😀", "中文名", "é", "a+b=c&d", " "]
-)
+TRICKY = st.sampled_from(["a b", "*", "~", "+", "/", "=", "&", "%", "%20", "😀", "中文名", "é", "a+b=c&d", " "])
 VALUES = st.one_of(TRICKY, st.text(max_size=30), st.text(alphabet=st.characters(codec="ascii"), max_size=30))
 PARAMS = st.dictionaries(KEYS, VALUES, max_size=12)
 SECRETS = st.text(min_size=1, max_size=40)
-TOKENS = st.none() | st.text(
-    alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=60
-)
+TOKENS = st.none() | st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=60)
 NONCES = st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)
 TIMESTAMPS = st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
@@ -104,9 +100,7 @@ def test_sign_v3_authorization_equals_the_sdk(
         content_type=content_type,
     )
     signed = {k: v for k, v in headers.items() if k != "Authorization"}
-    assert headers["Authorization"] == _sdk_authorization(
-        "POST", query, signed, body=body, ak="AKID", secret=secret
-    )
+    assert headers["Authorization"] == _sdk_authorization("POST", query, signed, body=body, ak="AKID", secret=secret)
 
 
 @settings(max_examples=100)

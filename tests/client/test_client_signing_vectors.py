@@ -11,9 +11,7 @@ import pytest
 
 from ga_listener import signing
 
-VECTORS = json.loads((Path(__file__).parent / "data" / "signatures.json").read_text(encoding="utf-8"))[
-    "cases"
-]
+VECTORS = json.loads((Path(__file__).parent / "data" / "signatures.json").read_text(encoding="utf-8"))["cases"]
 V1 = [case for case in VECTORS if case["kind"] == "v1"]
 V3 = [case for case in VECTORS if case["kind"] == "v3"]
 V1_COMMON = (
@@ -122,7 +120,4 @@ def test_v1_and_v3_disagree_when_one_byte_changes() -> None:
     """The vectors would pass a signer that ignores its input only if they were all the same: guard it."""
     case = V1[2]
     changed = {**case["params"], "Version": case["params"]["Version"] + "x"}
-    assert (
-        signing.v1_signature(signing.v1_string_to_sign(case["method"], changed), case["secret"])
-        != case["signature"]
-    )
+    assert signing.v1_signature(signing.v1_string_to_sign(case["method"], changed), case["secret"]) != case["signature"]
