@@ -10,6 +10,7 @@ operations (see ``pulumi-protocol.md``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -210,12 +211,16 @@ class Engine:
         host.configure(self.config if config is None else config)
         return host
 
+    def _use(self, host: ProviderHost | None) -> contextlib.AbstractContextManager[ProviderHost]:
+        # A host passed in stays open for the caller's next operation; otherwise a fresh one per operation.
+        return contextlib.nullcontext(host) if host is not None else self.host()
+
     def _news(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return {**inputs, PROVIDER_KEY: self.provider}
 
     def preview(self, name: str, inputs: Mapping[str, Any], host: ProviderHost | None = None) -> dict[str, Any]:
         """Check (and Diff for an existing resource); returns what the CLI would show."""
-        with (host or self.host()) as h:
+        with self._use(host) as h:
             return self._plan(h, name, inputs)
 
     def _plan(self, host: ProviderHost, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -233,7 +238,7 @@ class Engine:
 
     def up(self, name: str, inputs: Mapping[str, Any], host: ProviderHost | None = None) -> dict[str, Any]:
         """The update half of ``pulumi up`` for one resource (Check, Diff, then Create/Update/replace)."""
-        with (host or self.host()) as h:
+        with self._use(host) as h:
             plan = self._plan(h, name, inputs)
             if plan["failures"]:
                 raise ProviderError("Check", "\n".join(f"{p}: {r}" for p, r in plan["failures"]))
