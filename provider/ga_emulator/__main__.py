@@ -63,17 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ga-emulator", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument(
-        "--port", type=int, default=8787, help="port to bind; 0 picks a free one (default 8787)"
-    )
+    parser.add_argument("--port", type=int, default=8787, help="port to bind; 0 picks a free one (default 8787)")
     parser.add_argument(
         "--credential", type=_credential, action="append", metavar="ID:SECRET[:TOKEN]",
         help="accepted key pair, split at the first two colons; a TOKEN makes it an STS credential "
         f"(repeatable; default {DEMO_CREDENTIAL.access_key_id}:{DEMO_CREDENTIAL.secret})",
     )  # fmt: skip
-    parser.add_argument(
-        "--accelerator", action="append", metavar="ID", help="accelerator to create (repeatable)"
-    )
+    parser.add_argument("--accelerator", action="append", metavar="ID", help="accelerator to create (repeatable)")
     parser.add_argument(
         "--listener", type=_seed, action="append", metavar="ACCELERATOR:LISTENER:PROTOCOL:FROM-TO",
         help=f"active listener to seed, e.g. {DEFAULT_LISTENER} (repeatable)",
@@ -92,9 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of API calls meeting a fault: throttling, 5xx, dropped connections, slow answers "
         "(default 0)",
     )  # fmt: skip
-    parser.add_argument(
-        "--fault-seed", type=int, default=0, metavar="N", help="seed of the fault draw (default 0)"
-    )
+    parser.add_argument("--fault-seed", type=int, default=0, metavar="N", help="seed of the fault draw (default 0)")
     return parser
 
 

@@ -22,11 +22,11 @@ from ga_emulator.errors import (
     INVALID_ACTION,
     INVALID_PARAMETER,
     INVALID_VERSION,
-    MISSING_PARAMETER,
     SERVICE_UNAVAILABLE,
     THROTTLING_USER,
     THROTTLING_USER_429,
     EmulatorError,
+    missing_parameter,
 )
 from ga_emulator.faults import Fault
 from ga_emulator.model import PROTOCOLS, PortRange
@@ -237,7 +237,7 @@ def _claimed_action(request: WireRequest) -> str:
 
 def _check_protocol_params(version: str | None, params: Mapping[str, str]) -> None:
     if not version:
-        raise MISSING_PARAMETER.error('The input parameter "Version" is missing.')
+        raise missing_parameter("Version")
     if version != API_VERSION:
         raise INVALID_VERSION.error(f"Got {version[:40]!r}; Global Accelerator is {API_VERSION}.")
     response_format = params.get("Format")
@@ -262,7 +262,7 @@ class Api:
             identity = self._auth.verify(request)
             signature_version, action = identity.signature_version, identity.action or ""
             if not action:
-                raise MISSING_PARAMETER.error('The input parameter "Action" is missing.')
+                raise missing_parameter("Action")
             handler = HANDLERS.get(action)
             if handler is None:
                 raise INVALID_ACTION.error(f"Action {action[:60]!r} is not one the emulator implements.")
@@ -293,9 +293,7 @@ class Api:
         else:
             error = THROTTLING_USER.error()
         params = {key: value for key, value in request.params.items() if key not in COMMON_PARAMS}
-        record = CallRecord(
-            _claimed_action(request), params, request_id, error.http_status, error.code, fault.kind
-        )
+        record = CallRecord(_claimed_action(request), params, request_id, error.http_status, error.code, fault.kind)
         self.calls.append(record)
         return Answer(error.http_status, error_body(error, request_id), record, headers)
 

@@ -31,6 +31,7 @@ from ga_emulator.errors import (
     SECURITY_TOKEN_MISMATCH,
     SIGNATURE_MISMATCH,
     SIGNATURE_NONCE_USED,
+    missing_parameter,
 )
 from ga_emulator.wire import WireRequest
 from ga_listener.signing import (
@@ -173,9 +174,7 @@ class Authenticator:
     def _credential(self, access_key_id: str) -> Credential:
         credential = self._credentials.get(access_key_id)
         if credential is None:
-            raise INVALID_ACCESS_KEY_ID.error(
-                f"AccessKeyId {access_key_id[:64]!r} is not known to the emulator."
-            )
+            raise INVALID_ACCESS_KEY_ID.error(f"AccessKeyId {access_key_id[:64]!r} is not known to the emulator.")
         return credential
 
     def _verify_v1(self, request: WireRequest) -> Identity:
@@ -187,20 +186,16 @@ class Authenticator:
             )
         for name in ("AccessKeyId", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp"):
             if not params.get(name):
-                raise MISSING_PARAMETER.error(f'The input parameter "{name}" is missing.')
+                raise missing_parameter(name)
         if params["SignatureMethod"] != "HMAC-SHA1" or params["SignatureVersion"] != "1.0":
-            raise INVALID_PARAMETER.error(
-                "SignatureMethod/SignatureVersion: v1 requests use HMAC-SHA1 and 1.0."
-            )
+            raise INVALID_PARAMETER.error("SignatureMethod/SignatureVersion: v1 requests use HMAC-SHA1 and 1.0.")
         credential = self._credential(params["AccessKeyId"])
         string_to_sign = v1_string_to_sign(request.method, params)
         if not _same(params["Signature"], v1_signature(string_to_sign, credential.secret)):
             token = params.get("SecurityToken")
             shown = string_to_sign.replace(token, "***") if token else string_to_sign
             raise SIGNATURE_MISMATCH.error(f"server string to sign is:{shown}")
-        self._check_rest(
-            credential, params.get("SecurityToken"), params["Timestamp"], params["SignatureNonce"]
-        )
+        self._check_rest(credential, params.get("SecurityToken"), params["Timestamp"], params["SignatureNonce"])
         return Identity(credential.access_key_id, "v1", params.get("Action"), params.get("Version"))
 
     def _verify_v3(self, request: WireRequest) -> Identity:
@@ -228,9 +223,7 @@ class Authenticator:
             if not token:
                 raise SECURITY_TOKEN_MALFORMED.error("This access key is an STS key: send its SecurityToken.")
             if not _same(token, credential.security_token):
-                raise SECURITY_TOKEN_MISMATCH.error(
-                    f"The SecurityToken is not the one of {credential.access_key_id}."
-                )
+                raise SECURITY_TOKEN_MISMATCH.error(f"The SecurityToken is not the one of {credential.access_key_id}.")
         now = self._clock()
         skew = parse_timestamp(timestamp) - now
         if abs(skew) > self._max_skew:
@@ -239,6 +232,4 @@ class Authenticator:
                 f"emulator's clock; at most {self._max_skew:.0f} s are allowed."
             )
         if not self._nonces.use(credential.access_key_id, nonce, now):
-            raise SIGNATURE_NONCE_USED.error(
-                f"Nonce {nonce[:64]!r} was used in the last {self._max_skew:.0f} s."
-            )
+            raise SIGNATURE_NONCE_USED.error(f"Nonce {nonce[:64]!r} was used in the last {self._max_skew:.0f} s.")

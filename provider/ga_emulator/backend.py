@@ -141,12 +141,11 @@ class Backend:
             return self._view(self._require_listener(listener_id, now), now)
 
     def list_listeners(self, accelerator_id: str, protocol: str | None = None) -> list[ListenerView]:
-        """The accelerator's listeners (oldest first), optionally of one protocol; NotExist.Accelerator."""
+        """The accelerator's listeners in creation order, optionally of one protocol; NotExist.Accelerator."""
         with self._lock:
             now = self._clock()
             self._require_accelerator(accelerator_id)
             views = [self._view(record, now) for record in self._live(accelerator_id, now)]
-        views.sort(key=lambda view: (view.create_time_ms, view.listener_id))
         return [view for view in views if protocol is None or view.config.protocol == protocol]
 
     def snapshot(self) -> dict[str, Any]:
@@ -189,9 +188,7 @@ class Backend:
             self._require_idle_accelerator(record.accelerator_id, record.listener_id, now)
             changes = config_changes(values)
             merged = self._merge(record.config, changes)
-            validate_config(
-                merged, changes, self._other_ranges(record.accelerator_id, record.listener_id, now)
-            )
+            validate_config(merged, changes, self._other_ranges(record.accelerator_id, record.listener_id, now))
             record.config = merged
             record.phase, record.transition_ends_at = UPDATING, now + self._transition
             return self._commit("UpdateListener", values, request_id, {}, now)
@@ -299,9 +296,7 @@ class Backend:
     ) -> WriteResult:
         token = values.get("ClientToken")
         if token:
-            self._world.tokens[(action, str(token))] = TokenEntry(
-                fingerprint(values), request_id, result, now
-            )
+            self._world.tokens[(action, str(token))] = TokenEntry(fingerprint(values), request_id, result, now)
         self._save(now)
         return WriteResult(request_id, result)
 

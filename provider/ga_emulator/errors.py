@@ -40,6 +40,7 @@ __all__ = [
     "UNSUPPORTED_MEDIA_TYPE",
     "EmulatorError",
     "ErrorSpec",
+    "missing_parameter",
 ]
 
 
@@ -67,12 +68,14 @@ class ErrorSpec:
         return EmulatorError(self.code, message, self.http_status)
 
 
+def missing_parameter(name: str) -> EmulatorError:
+    """MissingParameter in the service's own words, naming the parameter."""
+    message = f'The input parameter "{name}" that is mandatory for processing this request is not supplied.'
+    return EmulatorError(MISSING_PARAMETER.code, message, MISSING_PARAMETER.http_status)
+
+
 # --- request shape ------------------------------------------------------------------------------------------
-MISSING_PARAMETER = ErrorSpec(
-    "MissingParameter",
-    400,
-    "An input parameter that is mandatory for processing the request is not supplied.",
-)
+MISSING_PARAMETER = ErrorSpec("MissingParameter", 400, "A mandatory input parameter is not supplied.")
 INVALID_PARAMETER = ErrorSpec("InvalidParameter", 400, "The specified parameter is not valid.")
 INVALID_ACTION = ErrorSpec(
     "InvalidAction.NotFound", 404, "Specified api is not found, please check your url and method."
@@ -90,22 +93,16 @@ IDEMPOTENCE_MISMATCH = ErrorSpec(
 )
 
 # --- authentication -----------------------------------------------------------------------------------------
-SIGNATURE_MISMATCH = ErrorSpec(
-    "SignatureDoesNotMatch", 400, "Specified signature is not matched with our calculation."
-)
+SIGNATURE_MISMATCH = ErrorSpec("SignatureDoesNotMatch", 400, "Specified signature is not matched with our calculation.")
 INCOMPLETE_SIGNATURE = ErrorSpec(
     "IncompleteSignature", 400, "The request signature does not conform to Aliyun standards."
 )
 INVALID_ACCESS_KEY_ID = ErrorSpec("InvalidAccessKeyId.NotFound", 404, "Specified access key is not found.")
-SECURITY_TOKEN_MALFORMED = ErrorSpec(
-    "InvalidSecurityToken.Malformed", 400, "Specified SecurityToken is malformed."
-)
+SECURITY_TOKEN_MALFORMED = ErrorSpec("InvalidSecurityToken.Malformed", 400, "Specified SecurityToken is malformed.")
 SECURITY_TOKEN_MISMATCH = ErrorSpec(
     "InvalidSecurityToken.MismatchWithAccessKey", 400, "Specified SecurityToken mismatch with the AccessKey."
 )
-INVALID_TIMESTAMP_EXPIRED = ErrorSpec(
-    "InvalidTimeStamp.Expired", 400, "Specified time stamp or date value is expired."
-)
+INVALID_TIMESTAMP_EXPIRED = ErrorSpec("InvalidTimeStamp.Expired", 400, "Specified time stamp or date value is expired.")
 INVALID_TIMESTAMP_FORMAT = ErrorSpec(
     "InvalidTimeStamp.Format", 400, "Specified time stamp or date value is not well formatted."
 )
@@ -114,17 +111,11 @@ SIGNATURE_NONCE_USED = ErrorSpec("SignatureNonceUsed", 400, "Specified signature
 # --- Global Accelerator (the seed's error table) ------------------------------------------------------------
 NOT_EXIST_LISTENER = ErrorSpec("NotExist.Listener", 400, "The listener does not exist.")
 LISTENER_NOT_ACTIVE = ErrorSpec("NotActive.Listener", 400, "The state of the listener is not active.")
-PORT_RANGE_ILLEGAL = ErrorSpec(
-    "PortRangeIllegal.Listener", 400, "The specified listener port range is invalid."
-)
+PORT_RANGE_ILLEGAL = ErrorSpec("PortRangeIllegal.Listener", 400, "The specified listener port range is invalid.")
 PORT_CONFLICT = ErrorSpec("PortConflict.Listener", 400, "The listener port configuration is in conflict.")
-PORT_QUOTA_EXCEEDED = ErrorSpec(
-    "QuotaExceeded.ListenerPort", 400, "The maximum number of listener ports is exceeded."
-)
+PORT_QUOTA_EXCEEDED = ErrorSpec("QuotaExceeded.ListenerPort", 400, "The maximum number of listener ports is exceeded.")
 NOT_EXIST_ACCELERATOR = ErrorSpec("NotExist.Accelerator", 400, "The accelerated instance does not exist.")
-ACCELERATOR_STATE_ERROR = ErrorSpec(
-    "StateError.Accelerator", 400, "The state of the accelerated instance is invalid."
-)
+ACCELERATOR_STATE_ERROR = ErrorSpec("StateError.Accelerator", 400, "The state of the accelerated instance is invalid.")
 
 # --- server side and injected faults ------------------------------------------------------------------------
 THROTTLING_USER = ErrorSpec("Throttling.User", 400, "Request was denied due to user flow control.")
@@ -132,6 +123,4 @@ THROTTLING_USER_429 = ErrorSpec("Throttling.User", 429, THROTTLING_USER.message)
 SERVICE_UNAVAILABLE = ErrorSpec(
     "ServiceUnavailable", 503, "The request has failed due to a temporary failure of the server."
 )
-INTERNAL_ERROR = ErrorSpec(
-    "InternalError", 500, "The request processing has failed due to some unknown error."
-)
+INTERNAL_ERROR = ErrorSpec("InternalError", 500, "The request processing has failed due to some unknown error.")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ga_emulator.errors import INVALID_PARAMETER, MISSING_PARAMETER, EmulatorError
+from ga_emulator.errors import INVALID_PARAMETER, EmulatorError, missing_parameter
 from ga_emulator.model import XFF_KEYS, PortRange
 
 __all__ = ["ACTIONS", "CONFIG_ATTRS", "config_changes", "fingerprint", "parse_params"]
@@ -106,7 +106,7 @@ def _port_ranges(name: str, sub: Mapping[str, str]) -> tuple[PortRange, ...]:
     for position, item in enumerate(_items(name, sub, ("FromPort", "ToPort")), start=1):
         for field in ("FromPort", "ToPort"):
             if field not in item:
-                raise MISSING_PARAMETER.error(f'The input parameter "{name}.{position}.{field}" is missing.')
+                raise missing_parameter(f"{name}.{position}.{field}")
         ranges.append(
             PortRange(
                 _to_int(f"{name}.{position}.FromPort", item["FromPort"]),
@@ -179,7 +179,7 @@ def parse_params(action: str, params: Mapping[str, str]) -> dict[str, Any]:
     groups = _group(params)
     for name in required:
         if name not in groups or groups[name] in ({}, {"": ""}):
-            raise MISSING_PARAMETER.error(f'The input parameter "{name}" is missing.')
+            raise missing_parameter(name)
     values: dict[str, Any] = {}
     for name, sub in groups.items():
         if name not in accepted:

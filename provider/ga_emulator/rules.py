@@ -68,9 +68,7 @@ def _invalid(name: str, rule: str) -> EmulatorError:
 
 def _check_protocol(config: ListenerConfig) -> None:
     if config.protocol not in PROTOCOLS:
-        raise _invalid(
-            "Protocol", f"must be one of {', '.join(PROTOCOLS)} (any case), got {config.protocol[:40]!r}"
-        )
+        raise _invalid("Protocol", f"must be one of {', '.join(PROTOCOLS)} (any case), got {config.protocol[:40]!r}")
 
 
 def _check_port_ranges(config: ListenerConfig) -> None:
@@ -85,8 +83,7 @@ def _check_port_ranges(config: ListenerConfig) -> None:
             raise PORT_RANGE_ILLEGAL.error(f"{where}: FromPort must not be greater than ToPort.")
     if config.protocol in HTTP_PROTOCOLS and (len(ranges) != 1 or ranges[0].from_port != ranges[0].to_port):
         raise PORT_RANGE_ILLEGAL.error(
-            f"PortRanges: a {config.protocol} listener takes exactly one port "
-            "(one range with FromPort == ToPort)."
+            f"PortRanges: a {config.protocol} listener takes exactly one port (one range with FromPort == ToPort)."
         )
     ordered = sorted(ranges)
     for first, second in itertools.pairwise(ordered):
@@ -110,9 +107,7 @@ def _check_conflicts(config: ListenerConfig, others: Iterable[tuple[str, tuple[P
 def _check_quota(config: ListenerConfig) -> None:
     total = sum(item.size for item in config.port_ranges)
     if total > PORT_QUOTA:
-        raise PORT_QUOTA_EXCEEDED.error(
-            f"PortRanges: {total} ports requested, the quota is {PORT_QUOTA} per listener."
-        )
+        raise PORT_QUOTA_EXCEEDED.error(f"PortRanges: {total} ports requested, the quota is {PORT_QUOTA} per listener.")
 
 
 def _check_name(config: ListenerConfig) -> None:

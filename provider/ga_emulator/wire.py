@@ -42,9 +42,7 @@ def parse_form(data: bytes, what: str = "query") -> dict[str, str]:
     params: dict[str, str] = {}
     pieces = [piece for piece in data.split(b"&") if piece]
     if len(pieces) > MAX_FIELDS:
-        raise REQUEST_TOO_LARGE.error(
-            f"The {what} has {len(pieces)} parameters; at most {MAX_FIELDS} are accepted."
-        )
+        raise REQUEST_TOO_LARGE.error(f"The {what} has {len(pieces)} parameters; at most {MAX_FIELDS} are accepted.")
     for piece in pieces:
         raw_key, _, raw_value = piece.partition(b"=")
         key = _decode(raw_key, f"{what} parameter name")
@@ -88,9 +86,7 @@ class WireRequest:
         # http.server decodes the request line as latin-1: re-encoding gives back the bytes on the wire.
         query_bytes = raw_query.encode("latin-1", "replace")
         if len(query_bytes) > MAX_QUERY_BYTES:
-            raise REQUEST_TOO_LARGE.error(
-                f"The query string has {len(query_bytes)} bytes; at most {MAX_QUERY_BYTES}."
-            )
+            raise REQUEST_TOO_LARGE.error(f"The query string has {len(query_bytes)} bytes; at most {MAX_QUERY_BYTES}.")
         query = parse_form(query_bytes, "query")
         form: dict[str, str] = {}
         if body:
