@@ -11,7 +11,7 @@ import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import (
@@ -26,12 +26,13 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from ga_listener.client import GaClient
-from ga_listener.credentials import resolve_credentials
 from ga_listener.models import ListenerConfig, validate_inputs
 from ga_listener.operations import ListenerOperationError, ListenerOperations
 from ga_listener.plan import changed_fields, desired_values, refreshed_inputs
 from ga_listener.settings import ProviderSettings
+
+if TYPE_CHECKING:  # the client is imported on the first API call: a preview never pays for it
+    from ga_listener.client import GaClient
 
 __all__ = ["Listener", "ListenerArgs", "ListenerProvider"]
 
@@ -78,6 +79,9 @@ class ListenerProvider(ResourceProvider):
         _SETTINGS[self] = ProviderSettings.from_config(req.config.get)
 
     def _operations(self) -> ListenerOperations:
+        from ga_listener.client import GaClient
+        from ga_listener.credentials import resolve_credentials
+
         settings = _SETTINGS.get(self) or ProviderSettings.from_config(lambda _key: None)
         with _CLIENTS_LOCK:
             client = _CLIENTS.get(settings)
