@@ -208,13 +208,40 @@ class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
         resource_name: str,
         args: ListenerArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
-        **kwargs: Any,
+        *,
+        listener_id: pulumi.Input[str] | None = None,
+        port_ranges: pulumi.Input[Sequence[pulumi.Input[Mapping[str, pulumi.Input[int]]]]] | None = None,
+        protocol: pulumi.Input[str] | None = None,
+        name: pulumi.Input[str] | None = None,
+        description: pulumi.Input[str] | None = None,
+        client_affinity: pulumi.Input[str] | None = None,
+        proxy_protocol: pulumi.Input[bool] | None = None,
+        certificates: pulumi.Input[Sequence[pulumi.Input[Mapping[str, pulumi.Input[str]]]]] | None = None,
+        backend_ports: pulumi.Input[Sequence[pulumi.Input[Mapping[str, pulumi.Input[int]]]]] | None = None,
+        idle_timeout: pulumi.Input[int] | None = None,
+        request_timeout: pulumi.Input[int] | None = None,
+        http_version: pulumi.Input[str] | None = None,
+        security_policy_id: pulumi.Input[str] | None = None,
+        forwarded_for_config: pulumi.Input[Mapping[str, pulumi.Input[bool]]] | None = None,
+        region_id: pulumi.Input[str] | None = None,
+        on_delete: pulumi.Input[str] | None = None,
     ) -> None:
-        """Adopt a listener: pass a :class:`ListenerArgs` or the same fields as keyword arguments."""
+        """Adopt a listener: pass a :class:`ListenerArgs`, or its fields as keyword arguments (which win).
+
+        Inputs left unset are unmanaged. Invalid inputs fail ``pulumi preview``, naming the property.
+        """
+        keywords = {
+            "listener_id": listener_id, "port_ranges": port_ranges, "protocol": protocol, "name": name,
+            "description": description, "client_affinity": client_affinity, "proxy_protocol": proxy_protocol,
+            "certificates": certificates, "backend_ports": backend_ports, "idle_timeout": idle_timeout,
+            "request_timeout": request_timeout, "http_version": http_version,
+            "security_policy_id": security_policy_id, "forwarded_for_config": forwarded_for_config,
+            "region_id": region_id, "on_delete": on_delete,
+        }
         # Every input and output name must be a key of props for its attribute to exist on the resource.
-        props: dict[str, Any] = dict.fromkeys([*OUTPUT_ONLY, *(f.name for f in fields(ListenerArgs))])
+        props: dict[str, Any] = dict.fromkeys([*OUTPUT_ONLY, *keywords])
         props.update(region_id="cn-hangzhou", on_delete="retain")
         if args is not None:  # not dataclasses.asdict: it would deep-copy the Outputs inside
             props.update({f.name: getattr(args, f.name) for f in fields(args)})
-        props.update(kwargs)
+        props.update({key: value for key, value in keywords.items() if value is not None})
         super().__init__(ListenerProvider(), resource_name, props, opts)

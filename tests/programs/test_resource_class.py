@@ -1,0 +1,48 @@
+"""The Listener class as a program sees it: type token, typed args, keyword precedence, output attributes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from ga_listener import Listener, ListenerArgs
+from tests.programs.test_examples import RecordingMocks
+
+RANGES = [{"from_port": 80, "to_port": 80}]
+
+
+def register(build: Any) -> tuple[RecordingMocks, dict[str, Any]]:
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="p", stack="s", preview=False)
+    seen: dict[str, Any] = {}
+
+    def program() -> Any:
+        listener = build()
+        return pulumi.Output.all(listener.state, listener.port_ranges, listener.listener_id).apply(
+            lambda values: seen.update(state=values[0], port_ranges=values[1], listener_id=values[2]))
+
+    pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
+    return mocks, seen
+
+
+def test_keyword_arguments_register_the_type_token_and_inputs() -> None:
+    mocks, seen = register(lambda: Listener("web", listener_id="lsr-1", protocol="tcp", port_ranges=RANGES))
+    [resource] = mocks.resources
+    assert resource.typ == "pulumi-python:dynamic/alicloud-ga:Listener"
+    assert resource.inputs["listener_id"] == "lsr-1" and resource.inputs["on_delete"] == "retain"
+    assert "name" not in resource.inputs  # unset: unmanaged, not sent
+    assert seen == {"state": "active", "port_ranges": RANGES, "listener_id": "lsr-1"}
+
+
+def test_typed_args_with_keywords_winning() -> None:
+    args = ListenerArgs(listener_id="lsr-1", protocol="tcp", port_ranges=RANGES, name="from-args")
+    mocks, _ = register(lambda: Listener("web", args, name="from-keyword", on_delete="restore"))
+    [resource] = mocks.resources
+    assert resource.inputs["name"] == "from-keyword" and resource.inputs["on_delete"] == "restore"
+
+
+def test_a_misspelt_input_fails_in_python_before_any_deployment() -> None:
+    with pytest.raises(TypeError, match="port_range"):
+        Listener("web", listener_id="lsr-1", protocol="tcp", port_range=RANGES)  # type: ignore[call-arg]
