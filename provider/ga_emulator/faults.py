@@ -44,7 +44,8 @@ class Faults:
             raise ValueError(f"fault rate must be within 0..1, got {rate}")
         self.rate = rate
         self.seed = seed
-        self._max_delay = max_delay
+        self.max_delay = max_delay
+        """The longest random ``slow`` delay (seconds); queued ``slow`` faults wait this long by default."""
         self._random = random.Random(seed)
         self._queue: deque[Fault] = deque()
         self._lock = threading.Lock()
@@ -57,7 +58,7 @@ class Faults:
             raise ValueError(f"count must be at least 1, got {count}")
         if delay is not None and not 0.0 <= delay <= 60.0:
             raise ValueError(f"delay must be within 0..60 seconds, got {delay}")
-        fault = Fault(kind, (self._max_delay if delay is None else delay) if kind == "slow" else 0.0)
+        fault = Fault(kind, (self.max_delay if delay is None else delay) if kind == "slow" else 0.0)
         with self._lock:
             self._queue.extend([fault] * count)
 
@@ -80,5 +81,5 @@ class Faults:
             if self.rate <= 0.0 or self._random.random() >= self.rate:
                 return None
             kind = self._random.choice(KINDS)
-            delay = self._random.uniform(0.0, self._max_delay) if kind == "slow" else 0.0
+            delay = self._random.uniform(0.0, self.max_delay) if kind == "slow" else 0.0
             return Fault(kind, delay)

@@ -10,7 +10,7 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from alibabacloud_ga20191120 import models
@@ -28,8 +28,15 @@ CREDENTIALS = [(DEMO_ID, DEMO_SECRET, None), (STS_ID, STS_SECRET, STS_TOKEN)]
 VERSION = "2019-11-20"
 
 
+class HasUrl(Protocol):
+    """An emulator, in-process or a subprocess: anything with its ``http://HOST:PORT`` url."""
+
+    @property
+    def url(self) -> str: ...
+
+
 def official_client(
-    emulator: EmulatorServer,
+    emulator: HasUrl,
     signature_version: str = "v3",
     *,
     key_id: str = DEMO_ID,
@@ -83,6 +90,16 @@ def sdk_generic_call(client: Client, action: str, query: Mapping[str, str], vers
     return client.call_api(params, OpenApiRequest(query=dict(query)), RuntimeOptions())
 
 
+class FakeClock:
+    """Epoch seconds that move only when told (inject as ``clock=``)."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def utc_timestamp(epoch: float) -> str:
     """``YYYY-MM-DDThh:mm:ssZ`` of an epoch second."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
@@ -92,7 +109,7 @@ class RawClient:
     """Signed requests built with :mod:`ga_listener.signing`, sent with http.client; every knob exposed."""
 
     def __init__(
-        self, emulator: EmulatorServer, key_id: str = DEMO_ID, secret: str = DEMO_SECRET, token: str | None = None
+        self, emulator: HasUrl, key_id: str = DEMO_ID, secret: str = DEMO_SECRET, token: str | None = None
     ) -> None:
         self.netloc = urlsplit(emulator.url).netloc
         self.key_id, self.secret, self.token = key_id, secret, token
