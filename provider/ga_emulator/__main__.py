@@ -2,7 +2,7 @@
 
 Prints exactly one line to stdout when ready (``ga-emulator listening on http://HOST:PORT``); logs go to
 stderr. Exit status: 0 after a clean stop (SIGINT or SIGTERM), 1 when the address cannot be bound, 2 for bad
-arguments or an unreadable ``--state`` file.
+arguments or a ``--state`` file that cannot be read or written.
 """
 
 from __future__ import annotations
@@ -128,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except ValueError as exc:  # a bad seed, or a StateError (unreadable --state file)
         print(f"ga-emulator: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the --state file cannot be written
+        print(f"ga-emulator: cannot write the state file {args.state}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     try:
         _serve(server)

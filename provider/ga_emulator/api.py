@@ -231,6 +231,10 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+def _business_params(request: WireRequest) -> dict[str, str]:
+    return {key: value for key, value in request.params.items() if key not in COMMON_PARAMS}
+
+
 def _claimed_action(request: WireRequest) -> str:
     return request.headers.get("x-acs-action") or request.params.get("Action", "")
 
@@ -256,7 +260,7 @@ class Api:
     def handle(self, request: WireRequest, fault: Fault | None = None) -> Answer:
         """Authenticate, dispatch and render one API request (never raises)."""
         request_id, signature_version, replayed = new_request_id(), None, False
-        params = {key: value for key, value in request.params.items() if key not in COMMON_PARAMS}
+        params = _business_params(request)
         action = _claimed_action(request)
         try:
             identity = self._auth.verify(request)
@@ -292,14 +296,14 @@ class Api:
             headers = {"Retry-After": "1", "x-acs-retry-after": "1000"}
         else:
             error = THROTTLING_USER.error()
-        params = {key: value for key, value in request.params.items() if key not in COMMON_PARAMS}
+        params = _business_params(request)
         record = CallRecord(_claimed_action(request), params, request_id, error.http_status, error.code, fault.kind)
         self.calls.append(record)
         return Answer(error.http_status, error_body(error, request_id), record, headers)
 
     def record_drop(self, request: WireRequest, fault: Fault) -> CallRecord:
         """Record a call whose connection is dropped before processing (``http_status`` 0)."""
-        params = {key: value for key, value in request.params.items() if key not in COMMON_PARAMS}
+        params = _business_params(request)
         record = CallRecord(_claimed_action(request), params, "", 0, None, fault.kind)
         self.calls.append(record)
         return record

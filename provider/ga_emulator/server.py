@@ -29,7 +29,6 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from ga_emulator.api import Api, CallLog, CallRecord, error_body, new_request_id
 from ga_emulator.auth import DEMO_CREDENTIAL, Authenticator, Credential
@@ -70,7 +69,10 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def track(self, connection: socket.socket, alive: bool) -> None:
         with self._connections_lock:
-            (self._connections.add if alive else self._connections.discard)(connection)
+            if alive:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
 
     def close_connections(self) -> None:
         """Wake handler threads parked on idle keep-alive connections so that stop() does not wait."""
@@ -148,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         started = time.perf_counter()
-        path = urlsplit(self.path).path
+        path = self.path.partition("?")[0]
         try:
             body = self._read_body()
         except EmulatorError as error:

@@ -225,3 +225,8 @@ def test_an_internal_failure_is_a_500_without_details(monkeypatch: pytest.Monkey
         assert (status, body["Code"]) == (500, "InternalError")
         assert "secret internals" not in json.dumps(body) and "Traceback" not in json.dumps(body)
         assert RawClient(emulator).request("v3", "ListListeners", {"AcceleratorId": "ga-demo"})[0] == 200
+
+
+def test_a_target_that_is_not_a_path(server: EmulatorServer) -> None:
+    status, body, _ = exchange(server, b"GET //[::1 HTTP/1.1\r\n\r\n")
+    assert (status, body["Code"]) == (404, "InvalidAction.NotFound")

@@ -164,6 +164,16 @@ def test_an_unreadable_state_file_exits_2_and_is_left_alone(tmp_path: Path) -> N
     assert state.read_text() == "{broken"
 
 
+def test_an_unwritable_state_file_exits_2(tmp_path: Path) -> None:
+    state = tmp_path / "missing-folder" / "state.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "ga_emulator", "--port", "0", "--state", str(state)],
+        capture_output=True, text=True, timeout=20, env=environment(), check=False,
+    )  # fmt: skip
+    assert result.returncode == 2 and "cannot write the state file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_busy_port_exits_1() -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

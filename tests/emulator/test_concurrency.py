@@ -64,6 +64,19 @@ def test_simultaneous_identical_creates_with_one_token_make_one_listener() -> No
         assert sum(not call.replayed for call in emulator.calls) == 1
 
 
+def hammer(emulator: EmulatorServer, listener_id: str, rounds: int = 25) -> list[str]:
+    """Update one listener as fast as possible; the names the emulator acknowledged, in order."""
+    client, acknowledged = official_client(emulator), []
+    for round_ in range(rounds):
+        name = f"{listener_id}-r{round_}"
+        try:
+            sdk_call(client, "UpdateListener", {"ListenerId": listener_id, "Name": name, "ClientToken": name})
+            acknowledged.append(name)
+        except TeaException as error:
+            assert error.code in ("StateError.Accelerator", "NotActive.Listener"), error.code
+    return acknowledged
+
+
 def test_hammering_keeps_one_change_at_a_time_and_the_last_acknowledged_value() -> None:
     listeners = [f"lsr-{i}" for i in range(THREADS)]
     seeds = [ListenerSeed.parse(f"ga-h:{lsr}:tcp:{1000 + i}-{1000 + i}") for i, lsr in enumerate(listeners)]
@@ -79,22 +92,12 @@ def test_hammering_keeps_one_change_at_a_time_and_the_last_acknowledged_value() 
                 if len(changing) > 1:
                     violations.append(len(changing))
 
-        def hammer(listener_id: str) -> list[str]:
-            client, acknowledged = official_client(emulator), []
-            for round_ in range(25):
-                name = f"{listener_id}-r{round_}"
-                try:
-                    sdk_call(client, "UpdateListener", {"ListenerId": listener_id, "Name": name, "ClientToken": name})
-                    acknowledged.append(name)
-                except TeaException as error:
-                    assert error.code in ("StateError.Accelerator", "NotActive.Listener"), error.code
-            return acknowledged
-
         watcher = threading.Thread(target=watch)
         watcher.start()
         try:
             with ThreadPoolExecutor(THREADS) as pool:
-                results = dict(zip(listeners, pool.map(hammer, listeners), strict=True))
+                acknowledged = pool.map(lambda listener_id: hammer(emulator, listener_id), listeners)
+                results = dict(zip(listeners, acknowledged, strict=True))
         finally:
             stop.set()
             watcher.join()
