@@ -13,6 +13,7 @@ attempt with any security token masked; the secret is never logged.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -40,6 +41,8 @@ from ga_listener.errors import (
 
 if TYPE_CHECKING:
     import requests
+    from requests import PreparedRequest
+    from requests.adapters import HTTPAdapter
 
 __all__ = ["API_VERSION", "DEFAULT_ENDPOINT", "WRITE_ACTIONS", "GaClient", "RetryPolicy"]
 
@@ -127,7 +130,7 @@ class RetryPolicy:
 
 
 def _is_loopback(host: str) -> bool:
-    import ipaddress  # noqa: PLC0415 - only endpoint checks need it
+    import ipaddress  # only endpoint checks need it
 
     try:
         return host.lower() == "localhost" or ipaddress.ip_address(host).is_loopback
@@ -208,6 +211,36 @@ class _MaskTokensInUrls(logging.Filter):
 
 
 _URL_FILTER = _MaskTokensInUrls()
+
+
+@functools.cache
+def _pinned_adapter_type() -> type[HTTPAdapter]:
+    """An ``HTTPAdapter`` that remembers the connection pool of each endpoint, so a call skips re-deriving
+    urllib3's pool key from the URL (built on first use: requests is imported lazily)."""
+    from requests.adapters import HTTPAdapter
+
+    class PinnedPoolAdapter(HTTPAdapter):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._pinned: dict[tuple[str, str, str], Any] = {}  # -> urllib3 connection pool
+
+        def get_connection_with_tls_context(
+            self, request: PreparedRequest, verify: Any, proxies: Mapping[str, str] | None = None, cert: Any = None
+        ) -> Any:
+            url = request.url or ""
+            key = (url[: url.find("/", url.find("://") + 3)], repr(verify), repr(cert))
+            pool = None if proxies else self._pinned.get(key)
+            if pool is None:
+                pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+                if not proxies:
+                    self._pinned[key] = pool
+            return pool
+
+        def close(self) -> None:
+            self._pinned.clear()
+            super().close()
+
+    return PinnedPoolAdapter
 
 
 # --- the client -------------------------------------------------------------------------------------------
@@ -368,33 +401,34 @@ class GaClient:
         return self._decode(action, response)
 
     def _sign(self, action: str, query: dict[str, str], attempt: int) -> tuple[str, dict[str, str]]:
+        """``(url, headers)`` of one attempt; the query is sent in the very encoding that was signed."""
         creds = self._credentials
         timestamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._wall_clock()))
-        headers = {"accept": "application/json", "user-agent": USER_AGENT}
         if self.signature_version == "v1":
             params = {**query, "Action": action, "Version": API_VERSION, "Format": "JSON"}
             wire = signing.sign_v1("POST", params, access_key_id=creds.access_key_id,
                                    secret=creds.access_key_secret, security_token=creds.security_token,
                                    timestamp=timestamp, nonce=_token())
+            headers = {"user-agent": USER_AGENT}
+            encoded = signing.canonical_query(wire)
             if logger.isEnabledFor(logging.DEBUG):
                 unsigned = {k: v for k, v in wire.items() if k != "Signature"}
                 self._log_signing(action, attempt, signing.canonical_query(unsigned),
                                   signing.v1_string_to_sign("POST", unsigned))
         else:
-            signed, canonical, string_to_sign = signing.sign_v3(
+            headers, canonical, string_to_sign = signing.sign_v3(
                 "POST", host=self._host, pathname="/", action=action, version=API_VERSION, query=query,
                 body=b"", access_key_id=creds.access_key_id, secret=creds.access_key_secret,
                 security_token=creds.security_token, timestamp=timestamp, nonce=_token())
-            headers.update(signed)
-            wire = query
+            headers["user-agent"] = USER_AGENT
+            encoded = canonical.split("\n", 3)[2]  # line 3 of the canonical request is the canonical query
             if logger.isEnabledFor(logging.DEBUG):
                 self._log_signing(action, attempt, canonical, string_to_sign)
-        encoded = signing.canonical_query(wire)  # the signed encoding, so the wire and the signature agree
         return (f"{self._base_url}?{encoded}" if encoded else self._base_url), headers
 
     def _send(self, action: str, url: str, headers: dict[str, str], remaining: float) -> requests.Response:
-        import requests  # noqa: PLC0415 - lazy: importing this module must not import requests
-        from requests.structures import CaseInsensitiveDict  # noqa: PLC0415
+        import requests  # lazy: importing this module must not import requests
+        from requests.structures import CaseInsensitiveDict
 
         prepared = requests.PreparedRequest()
         prepared.method, prepared.url, prepared.headers = "POST", url, CaseInsensitiveDict(headers)
@@ -447,12 +481,11 @@ class GaClient:
             return session
         with self._lock:
             if self._session is None:
-                import requests  # noqa: PLC0415 - lazy, see _send
-                from requests.adapters import HTTPAdapter  # noqa: PLC0415
+                import requests  # lazy, see _send
 
                 session = requests.Session()
                 session.trust_env = False  # no per-call proxy, netrc or environment lookups
-                adapter = HTTPAdapter(pool_connections=2, pool_maxsize=POOL_SIZE, max_retries=0)
+                adapter = _pinned_adapter_type()(pool_connections=2, pool_maxsize=POOL_SIZE, max_retries=0)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
                 logging.getLogger("urllib3.connectionpool").addFilter(_URL_FILTER)  # idempotent
@@ -478,7 +511,7 @@ class GaClient:
                                      f"in {spent:.1f} s){why}", action=action, attempts=attempts)
 
     def _transport_error(self, action: str, exc: Exception) -> TransportError:
-        import requests  # noqa: PLC0415 - lazy, see _send
+        import requests  # lazy, see _send
 
         kinds = ((requests.exceptions.SSLError, "TLS failed"), (requests.ConnectTimeout, "connect timed out"),
                  (requests.ReadTimeout, "read timed out"), (requests.ConnectionError, "connection failed"),
