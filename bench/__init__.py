@@ -36,7 +36,9 @@ class Row:
 
     @property
     def ratio(self) -> float:
-        return self.ours / self.reference if self.reference else float("inf")
+        if not self.reference:  # a count whose floor is 0: meeting the floor is 1x
+            return 1.0 if not self.ours else float("inf")
+        return self.ours / self.reference
 
     @property
     def met(self) -> bool:

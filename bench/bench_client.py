@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -87,9 +88,9 @@ def ours(port: int, version: str) -> Callable[[], Any]:
 
 
 def reference(port: int, version: str) -> Callable[[], Any]:
-    from alibabacloud_ga20191120 import models
-    from alibabacloud_ga20191120.client import Client
-    from alibabacloud_tea_openapi import models as open_api_models
+    from alibabacloud_ga20191120 import models  # type: ignore[import-untyped]
+    from alibabacloud_ga20191120.client import Client  # type: ignore[import-untyped]
+    from alibabacloud_tea_openapi import models as open_api_models  # type: ignore[import-untyped]
 
     config = open_api_models.Config(access_key_id=KEY_ID, access_key_secret=SECRET, endpoint=f"127.0.0.1:{port}",
                                     protocol="http")
@@ -143,7 +144,7 @@ def import_cost() -> tuple[float, float]:
     modules = ("ga_listener.client", "alibabacloud_ga20191120.client")
     for module in modules:
         import_seconds(module)
-    mine, theirs = (median_of(IMPORT_SAMPLES, lambda m=module: import_seconds(m)) * 1000 for module in modules)
+    mine, theirs = (median_of(IMPORT_SAMPLES, functools.partial(import_seconds, module)) * 1000 for module in modules)
     return mine, theirs
 
 

@@ -221,7 +221,7 @@ def test_repr_says_a_token_is_set_without_showing_it() -> None:
 def test_credentials_are_immutable_comparable_and_picklable() -> None:
     creds = Credentials("id", "secret-value", "tok", source="env")
     with pytest.raises(AttributeError):
-        creds.access_key_secret = "other"  # type: ignore[misc]
+        creds.access_key_secret = "other"
     with pytest.raises(AttributeError):
         del creds.access_key_id
     assert creds == Credentials("id", "secret-value", "tok", source="env")
