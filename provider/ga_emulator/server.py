@@ -24,7 +24,7 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -273,7 +273,7 @@ class EmulatorServer:
         fault_rate: float = 0.0,
         fault_seed: int = 0,
         state_path: str | Path | None = None,
-        clock: Any = time.time,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._address = (host, port)
         self.backend = Backend(
