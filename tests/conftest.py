@@ -13,12 +13,14 @@ settings.register_profile("ci", deadline=None, suppress_health_check=[HealthChec
 settings.load_profile("ci")
 
 SCRUBBED_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "GA_LISTENER_", "PULUMI_CONFIG")
+# The official SDK (a test peer) reads proxy variables on every call: loopback traffic must never leave the machine.
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 @pytest.fixture(autouse=True)
 def _scrub_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     for name in list(os.environ):
-        if name.startswith(SCRUBBED_PREFIXES):
+        if name.startswith(SCRUBBED_PREFIXES) or name in PROXY_VARIABLES:
             monkeypatch.delenv(name)
     # An empty home: ~/.aliyun/config.json of the developer is never read.
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
