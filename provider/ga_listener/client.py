@@ -44,7 +44,18 @@ if TYPE_CHECKING:
     from requests import PreparedRequest
     from requests.adapters import HTTPAdapter
 
-__all__ = ["API_VERSION", "DEFAULT_ENDPOINT", "WRITE_ACTIONS", "GaClient", "RetryPolicy"]
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_CHECKS",
+    "DEFAULT_ENDPOINT",
+    "WRITE_ACTIONS",
+    "GaClient",
+    "RetryPolicy",
+    "is_connection_error",
+    "is_server_error",
+    "is_throttled",
+    "is_transient_state",
+]
 
 logger = logging.getLogger("ga_listener.client")
 logger.addHandler(logging.NullHandler())
@@ -123,7 +134,8 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rand: float, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt ``attempt``, for ``rand`` uniform in [0, 1)."""
-        return max(rand * min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1)), retry_after or 0.0)
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** min(attempt - 1, 64))  # no float overflow
+        return max(rand * ceiling, retry_after or 0.0)
 
 
 # --- pure helpers -----------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ga_listener import client as client_module
 from ga_listener.client import GaClient, RetryPolicy, is_connection_error, is_server_error, is_throttled
 from ga_listener.errors import (
     AuthenticationError,
@@ -40,7 +41,7 @@ def test_retry_after_is_a_floor_not_a_cap() -> None:
 
 
 @given(
-    attempt=st.integers(1, 60),
+    attempt=st.integers(1, 5000),
     rand=st.floats(0, 1, exclude_max=True),
     base=st.floats(0, 5),
     cap=st.floats(0, 30),
@@ -60,6 +61,21 @@ def test_policy_checks_are_by_code_and_status_only() -> None:
     assert not any(check(worded) for check in (is_throttled, is_server_error, is_connection_error))
     assert is_server_error(ResponseError("html", http_status=502)) and is_throttled(ResponseError("x", http_status=429))
     assert not is_connection_error(TransportError("tls", retryable=False))
+
+
+def test_the_client_module_exports() -> None:
+    assert sorted(client_module.__all__) == [
+        "API_VERSION",
+        "DEFAULT_CHECKS",
+        "DEFAULT_ENDPOINT",
+        "GaClient",
+        "RetryPolicy",
+        "WRITE_ACTIONS",
+        "is_connection_error",
+        "is_server_error",
+        "is_throttled",
+        "is_transient_state",
+    ]
 
 
 def test_a_bad_policy_is_refused() -> None:
