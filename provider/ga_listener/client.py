@@ -69,7 +69,6 @@ _SERVER_CODES = frozenset({"ServiceUnavailable", "InternalError", "UnknownError"
 _PAYLOAD = {"DescribeListener": "ListenerId", "CreateListener": "ListenerId", "ListListeners": "Listeners"}
 _ENVELOPE = frozenset({"RequestId", "Code", "Message", "HostId", "Recommend"})
 _SUCCESS_CODES = frozenset({"200", "OK", "Success"})
-_NO_PROXIES: dict[str, str] = {}
 _MIN_SCRUB = 8  # shorter strings are no usable credential and would mangle unrelated text
 # v1 carries SecurityToken in the query (also inside the once more encoded string-to-sign); v3 in a header
 _TOKEN_PATTERNS = (re.compile(r"(SecurityToken=)[^&\s\"']*"),
@@ -300,6 +299,8 @@ class GaClient:
         self._retry = retry or RetryPolicy()
         self._clock, self._sleep, self._random, self._wall_clock = clock, sleep, random, wall_clock
         self._session: requests.Session | None = None
+        self._proxies: dict[str, str] = {}  # read from the environment once, when the session opens
+        self._verify: bool | str = True
         self._lock = threading.Lock()
         hidden = [s for s in (self._credentials.access_key_secret, self._credentials.security_token) if s]
         forms = {form for s in hidden for form in (s, signing.percent_encode(s), quote_plus(s))}
@@ -448,7 +449,7 @@ class GaClient:
         timeout = (min(self._timeouts[0], budget), min(self._timeouts[1], budget))
         try:
             response = self._open().send(prepared, timeout=timeout, allow_redirects=False,
-                                         proxies=_NO_PROXIES, stream=False, verify=True, cert=None)
+                                         proxies=self._proxies, stream=False, verify=self._verify, cert=None)
         except requests.RequestException as exc:
             failure = self._transport_error(action, exc)
         else:
@@ -488,6 +489,9 @@ class GaClient:
     # -- sessions, retries, errors, logging --
 
     def _open(self) -> requests.Session:
+        """The client's session, built on first use. ``trust_env`` is off so that no call looks at the
+        environment; instead the proxy (``HTTPS_PROXY``/``NO_PROXY``, never for loopback) and CA bundle
+        (``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``) settings are read here, once per client."""
         session = self._session
         if session is not None:
             return session
@@ -496,11 +500,14 @@ class GaClient:
                 import requests  # lazy, see _send
 
                 session = requests.Session()
-                session.trust_env = False  # no per-call proxy, netrc or environment lookups
+                session.trust_env = False
                 adapter = _pinned_adapter_type()(pool_connections=2, pool_maxsize=POOL_SIZE, max_retries=0)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
                 logging.getLogger("urllib3.connectionpool").addFilter(_URL_FILTER)  # idempotent
+                if not _is_loopback(urlsplit(self._base_url).hostname or ""):
+                    self._proxies = requests.utils.get_environ_proxies(self._base_url)
+                    self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
                 self._session = session
             return self._session
 

@@ -152,6 +152,13 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self._serve()
 
+        def do_CONNECT(self) -> None:
+            """Acting as a proxy: record the tunnel request and refuse it."""
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            server.record(Recorded(self.command, self.path, {}, headers, b"", self.connection_number))
+            self.wfile.write(b"HTTP/1.1 403 Tunnel refused\r\nContent-Length: 0\r\n\r\n")
+            self.close_connection = True
+
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""

@@ -180,6 +180,37 @@ def test_proxy_environment_is_ignored(
     assert make_client().describe_listener("lsr-1")["ListenerId"] == "lsr-1"
 
 
+def test_a_remote_endpoint_uses_the_proxy_of_the_environment_read_once(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, fake_clock: FakeClock
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", server.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = GaClient(
+        "https://ga.cn-hangzhou.aliyuncs.com",
+        access_key_id="i",
+        access_key_secret="secret-value",
+        retry=RetryPolicy(max_attempts=2),
+        clock=fake_clock,
+        sleep=fake_clock.sleep,
+    )
+    with pytest.raises(TransportError):
+        client.describe_listener("lsr-1")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # changes after the first call are not looked up
+    with client, pytest.raises(TransportError):
+        client.describe_listener("lsr-1")
+    assert [(r.method, r.path) for r in server.requests] == [("CONNECT", "ga.cn-hangzhou.aliyuncs.com:443")] * 4
+
+
+def test_no_proxy_is_honoured(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", server.url)
+    monkeypatch.setenv("NO_PROXY", ".aliyuncs.com")
+    client = GaClient("https://ga.cn-hangzhou.aliyuncs.com", access_key_id="i", access_key_secret="s")
+    client._open()
+    assert client._proxies == {}
+    client.close()
+
+
 def test_four_threads_share_one_client(server: ScriptedServer, make_client: MakeClient) -> None:
     client = make_client()
     failures: list[BaseException] = []
