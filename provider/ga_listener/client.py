@@ -179,14 +179,15 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def _parse_body(body: bytes) -> tuple[dict[str, Any] | None, str]:
-    """The JSON object in ``body``, or ``None`` and what the body was instead."""
+def _parse_body(body: bytes, scrub: Callable[[str], str]) -> tuple[dict[str, Any] | None, str]:
+    """The JSON object in ``body``, or ``None`` and what the body was instead (``scrub`` runs on any quoted
+    text before it is cut short, so no fragment of a credential survives)."""
     text = body.strip()
     if not text:
         return None, "an empty body"
     if text[:1] == b"<":
         title = re.search(rb"<title>(.{0,80}?)</title>", text, re.IGNORECASE | re.DOTALL)
-        named = f" titled {title.group(1).decode('utf-8', 'replace')!r}" if title else ""
+        named = f" titled {scrub(title.group(1).decode('utf-8', 'replace'))!r}" if title else ""
         return None, f"an HTML/XML page{named}"
     try:
         data = json.loads(text)
@@ -194,7 +195,7 @@ def _parse_body(body: bytes) -> tuple[dict[str, Any] | None, str]:
         if text[:1] in (b"{", b"["):
             where = f"{getattr(exc, 'msg', exc)} at byte {getattr(exc, 'pos', '?')}"
             return None, f"truncated or invalid JSON ({where})"
-        return None, f"non-JSON text {text[:60].decode('utf-8', 'replace')!r}"
+        return None, f"non-JSON text {scrub(text[:4096].decode('utf-8', 'replace'))[:60]!r}"
     if not isinstance(data, dict):
         return None, f"a JSON {type(data).__name__} instead of an object"
     return data, ""
@@ -303,7 +304,7 @@ class GaClient:
         self._verify: bool | str = True
         self._lock = threading.Lock()
         hidden = [s for s in (self._credentials.access_key_secret, self._credentials.security_token) if s]
-        forms = {form for s in hidden for form in (s, signing.percent_encode(s), quote_plus(s))}
+        forms = {form for s in hidden for form in (s, signing.percent_encode(s), quote_plus(s), json.dumps(s)[1:-1])}
         forms |= {signing.percent_encode(form) for form in forms}  # v1 string-to-sign encodes twice
         self._hidden = sorted((form for form in forms if len(form) >= _MIN_SCRUB), key=len, reverse=True)
 
@@ -458,7 +459,7 @@ class GaClient:
 
     def _decode(self, action: str, response: requests.Response) -> dict[str, Any]:
         status, request_id = response.status_code, response.headers.get("x-acs-request-id")
-        data, problem = _parse_body(response.content)
+        data, problem = _parse_body(response.content, self._scrub)
         error: Failure | None = None
         if data is None:
             error = self._response_error(action, status, request_id, f"{problem} instead of a JSON document")

@@ -27,7 +27,9 @@ FORBIDDEN = forms(SECRET) | forms(TOKEN)
 
 
 def leaks(text: str) -> list[str]:
-    return [form for form in FORBIDDEN if form in text]
+    """Every form of a credential, or a 10-character piece of one, found in ``text``."""
+    pieces = {form[i : i + 10] for form in FORBIDDEN for i in range(max(len(form) - 9, 1))}
+    return [piece for piece in pieces if piece in text]
 
 
 def echo(status: int = 400) -> Step:
@@ -41,6 +43,7 @@ HOSTILE_STEPS = [
     answer(502, raw=f"<html><title>{SECRET}</title>{TOKEN}</html>".encode()),
     answer(200, raw=f"not json {TOKEN} {SECRET}".encode()),
     answer(200, raw=("{" + json.dumps(SECRET)).encode()),
+    answer(200, raw=("x" * 50 + SECRET).encode()),  # cut short inside the secret
 ]
 
 
