@@ -13,7 +13,6 @@ attempt with any security token masked; the secret is never logged.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -28,7 +27,6 @@ from urllib.parse import quote_plus, urlsplit
 from ga_listener import signing
 from ga_listener.credentials import Credentials, resolve_credentials
 from ga_listener.errors import (
-    TRANSIENT_STATE_CODES,
     ApiError,
     ConfigurationError,
     DeadlineExceededError,
@@ -38,11 +36,26 @@ from ga_listener.errors import (
     TransportError,
     api_error_from,
 )
+from ga_listener.retry import (
+    DEFAULT_CHECKS,
+    RetryPolicy,
+    is_connection_error,
+    is_server_error,
+    is_throttled,
+    is_transient_state,
+)
+from ga_listener.wire import (
+    URL_FILTER,
+    is_loopback,
+    mask_tokens,
+    parse_body,
+    parse_endpoint,
+    pinned_adapter_type,
+    retry_after_seconds,
+)
 
 if TYPE_CHECKING:
     import requests
-    from requests import PreparedRequest
-    from requests.adapters import HTTPAdapter
 
 __all__ = [
     "API_VERSION",
@@ -65,194 +78,15 @@ DEFAULT_ENDPOINT = "https://ga.cn-hangzhou.aliyuncs.com"
 WRITE_ACTIONS = frozenset({"CreateListener", "UpdateListener", "DeleteListener"})
 USER_AGENT = "ga-listener/0.1 (python-requests)"
 POOL_SIZE = 8  # the provider host calls one client from 4 threads; leave headroom
-_SERVER_CODES = frozenset({"ServiceUnavailable", "InternalError", "UnknownError"})
 _PAYLOAD = {"DescribeListener": "ListenerId", "CreateListener": "ListenerId", "ListListeners": "Listeners"}
 _ENVELOPE = frozenset({"RequestId", "Code", "Message", "HostId", "Recommend"})
 _SUCCESS_CODES = frozenset({"200", "OK", "Success"})
 _MIN_SCRUB = 8  # shorter strings are no usable credential and would mangle unrelated text
-# v1 carries SecurityToken in the query (also inside the once more encoded string-to-sign); v3 in a header
-_TOKEN_PATTERNS = (re.compile(r"(SecurityToken=)[^&\s\"']*"),
-                   re.compile(r"(SecurityToken%3D)(?:(?!%26)[^&\s\"'])*"),
-                   re.compile(r"(x-acs-security-token:).*$", re.MULTILINE))
 Failure = ApiError | ResponseError | TransportError  # what one attempt can fail with
-
-# --- retry policy: small named checks --------------------------------------------------------------------
-
-
-def is_throttled(error: GaListenerError) -> bool:
-    """Throttling* codes, or HTTP 429."""
-    return getattr(error, "code", "").startswith("Throttling") or getattr(error, "http_status", 0) == 429
-
-
-def is_server_error(error: GaListenerError) -> bool:
-    """ServiceUnavailable / InternalError / UnknownError, or any HTTP 5xx (JSON or not)."""
-    return getattr(error, "code", "") in _SERVER_CODES or (getattr(error, "http_status", None) or 0) >= 500
-
-
-def is_connection_error(error: GaListenerError) -> bool:
-    """Refused, reset or dropped connections and timeouts (not certificate failures)."""
-    return isinstance(error, TransportError) and error.retryable
-
-
-def is_transient_state(error: GaListenerError) -> bool:
-    """NotActive.Listener / StateError.Accelerator: retried only when the caller asks."""
-    return getattr(error, "code", "") in TRANSIENT_STATE_CODES
-
-
-Check = Callable[[GaListenerError], bool]
-DEFAULT_CHECKS: tuple[Check, ...] = (is_throttled, is_server_error, is_connection_error)
-
-
-class RetryPolicy:
-    """When and how long to wait before another attempt.
-
-    After failed attempt ``n`` (1-based) wait ``random() * min(max_delay, base_delay * 2 ** (n - 1))`` (full
-    jitter), but at least the server's ``Retry-After``. ``max_attempts`` bounds throttling, 5xx and connection
-    retries; transient-state retries end only at the deadline. ``total_timeout``: a call's default budget (s).
-    """
-
-    __slots__ = ("base_delay", "checks", "max_attempts", "max_delay", "total_timeout")
-
-    def __init__(
-        self, *, max_attempts: int = 5, base_delay: float = 0.25, max_delay: float = 8.0,
-        total_timeout: float = 60.0, checks: tuple[Check, ...] = DEFAULT_CHECKS,
-    ) -> None:
-        if max_attempts < 1 or base_delay < 0 or max_delay < 0 or total_timeout <= 0:
-            raise ConfigurationError("retry needs max_attempts >= 1, delays >= 0 and total_timeout > 0",
-                                     setting="retry")
-        self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
-        self.total_timeout, self.checks = total_timeout, checks
-
-    def reason(self, error: GaListenerError, attempt: int, *, transient_states: bool) -> str | None:
-        """The name of the check that makes ``error`` worth another attempt, or ``None``."""
-        if transient_states and is_transient_state(error):
-            return is_transient_state.__name__
-        if attempt >= self.max_attempts:
-            return None
-        return next((check.__name__ for check in self.checks if check(error)), None)
-
-    def delay(self, attempt: int, rand: float, retry_after: float | None = None) -> float:
-        """Seconds to wait after failed attempt ``attempt``, for ``rand`` uniform in [0, 1)."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0 ** min(attempt - 1, 64))  # no float overflow
-        return max(rand * ceiling, retry_after or 0.0)
-
-
-# --- pure helpers -----------------------------------------------------------------------------------------
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress  # only endpoint checks need it
-
-    try:
-        return host.lower() == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _parse_endpoint(endpoint: str) -> tuple[str, str]:
-    """``(base URL ending in /, host header)``; plain http only for loopback hosts."""
-    raw = endpoint.strip()
-    parts = urlsplit(raw if "://" in raw else f"https://{raw}")
-    if "@" in parts.netloc:
-        raise ConfigurationError("the endpoint must not contain user info", setting="endpoint")
-    try:
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
-    except ValueError:  # a port that is not a number
-        valid = False
-    if not valid or parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ConfigurationError(f"endpoint {endpoint!r} is not an http(s) URL of a host", setting="endpoint")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
-        raise ConfigurationError(f"endpoint {endpoint!r}: plain http is allowed only for loopback hosts "
-                                 "(127.0.0.0/8, ::1, localhost); use https://", setting="endpoint")
-    return f"{parts.scheme}://{parts.netloc}/", parts.netloc
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """``Retry-After`` (seconds) or Alibaba's ``x-acs-retry-after`` (milliseconds), if positive."""
-    for name, scale in (("retry-after", 1.0), ("x-acs-retry-after", 0.001)):
-        try:
-            seconds = float(headers.get(name) or 0) * scale
-        except ValueError:  # an HTTP date: not honoured
-            continue
-        if seconds > 0:
-            return seconds
-    return None
-
-
-def _parse_body(body: bytes, scrub: Callable[[str], str]) -> tuple[dict[str, Any] | None, str]:
-    """The JSON object in ``body``, or ``None`` and what the body was instead (``scrub`` runs on any quoted
-    text before it is cut short, so no fragment of a credential survives)."""
-    text = body.strip()
-    if not text:
-        return None, "an empty body"
-    if text[:1] == b"<":
-        title = re.search(rb"<title>(.{0,80}?)</title>", text, re.IGNORECASE | re.DOTALL)
-        named = f" titled {scrub(title.group(1).decode('utf-8', 'replace'))!r}" if title else ""
-        return None, f"an HTML/XML page{named}"
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        if text[:1] in (b"{", b"["):
-            where = f"{getattr(exc, 'msg', exc)} at byte {getattr(exc, 'pos', '?')}"
-            return None, f"truncated or invalid JSON ({where})"
-        return None, f"non-JSON text {scrub(text[:4096].decode('utf-8', 'replace'))[:60]!r}"
-    if not isinstance(data, dict):
-        return None, f"a JSON {type(data).__name__} instead of an object"
-    return data, ""
 
 
 def _token() -> str:
     return os.urandom(16).hex()
-
-
-def _mask_tokens(text: str) -> str:
-    for pattern in _TOKEN_PATTERNS:
-        text = pattern.sub(r"\1***", text)
-    return text
-
-
-class _MaskTokensInUrls(logging.Filter):
-    """On urllib3's pool logger: its DEBUG lines print request URLs, which hold v1's SecurityToken."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(_mask_tokens(a) if isinstance(a, str) else a for a in record.args)
-        if isinstance(record.msg, str):
-            record.msg = _mask_tokens(record.msg)
-        return True
-
-
-_URL_FILTER = _MaskTokensInUrls()
-
-
-@functools.cache
-def _pinned_adapter_type() -> type[HTTPAdapter]:
-    """An ``HTTPAdapter`` that remembers the connection pool of each endpoint, so a call skips re-deriving
-    urllib3's pool key from the URL (built on first use: requests is imported lazily)."""
-    from requests.adapters import HTTPAdapter
-
-    class PinnedPoolAdapter(HTTPAdapter):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self._pinned: dict[tuple[str, str, str], Any] = {}  # -> urllib3 connection pool
-
-        def get_connection_with_tls_context(
-            self, request: PreparedRequest, verify: Any, proxies: Mapping[str, str] | None = None, cert: Any = None
-        ) -> Any:
-            url = request.url or ""
-            key = (url[: url.find("/", url.find("://") + 3)], repr(verify), repr(cert))
-            pool = None if proxies else self._pinned.get(key)
-            if pool is None:
-                pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
-                if not proxies:
-                    self._pinned[key] = pool
-            return pool
-
-        def close(self) -> None:
-            self._pinned.clear()
-            super().close()
-
-    return PinnedPoolAdapter
 
 
 # --- the client -------------------------------------------------------------------------------------------
@@ -293,7 +127,7 @@ class GaClient:
             credentials = Credentials(access_key_id or "", access_key_secret or "", security_token,
                                       source="GaClient arguments")
         self._credentials = credentials or resolve_credentials()
-        self._base_url, self._host = _parse_endpoint(endpoint or DEFAULT_ENDPOINT)
+        self._base_url, self._host = parse_endpoint(endpoint or DEFAULT_ENDPOINT)
         self.endpoint, self.region_id = self._base_url[:-1], region_id
         self.signature_version = signature_version
         self._timeouts = (connect_timeout, read_timeout)
@@ -459,7 +293,7 @@ class GaClient:
 
     def _decode(self, action: str, response: requests.Response) -> dict[str, Any]:
         status, request_id = response.status_code, response.headers.get("x-acs-request-id")
-        data, problem = _parse_body(response.content, self._scrub)
+        data, problem = parse_body(response.content, self._scrub)
         error: Failure | None = None
         if data is None:
             error = self._response_error(action, status, request_id, f"{problem} instead of a JSON document")
@@ -479,7 +313,7 @@ class GaClient:
         if error is None and data is not None:
             return data
         assert error is not None
-        error.retry_after = _retry_after(response.headers)
+        error.retry_after = retry_after_seconds(response.headers)
         raise error
 
     @staticmethod
@@ -502,11 +336,11 @@ class GaClient:
 
                 session = requests.Session()
                 session.trust_env = False
-                adapter = _pinned_adapter_type()(pool_connections=2, pool_maxsize=POOL_SIZE, max_retries=0)
+                adapter = pinned_adapter_type()(pool_connections=2, pool_maxsize=POOL_SIZE, max_retries=0)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
-                logging.getLogger("urllib3.connectionpool").addFilter(_URL_FILTER)  # idempotent
-                if not _is_loopback(urlsplit(self._base_url).hostname or ""):
+                logging.getLogger("urllib3.connectionpool").addFilter(URL_FILTER)  # idempotent
+                if not is_loopback(urlsplit(self._base_url).hostname or ""):
                     self._proxies = requests.utils.get_environ_proxies(self._base_url)
                     self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
                 self._session = session
@@ -537,7 +371,7 @@ class GaClient:
                  (requests.ReadTimeout, "read timed out"), (requests.ConnectionError, "connection failed"),
                  (requests.exceptions.ChunkedEncodingError, "answer cut off"))
         kind = next((label for cls, label in kinds if isinstance(exc, cls)), "request failed")
-        detail = re.sub(r"url: /\S*", "url: /", self._scrub(_mask_tokens(str(exc))))  # v1 query: token
+        detail = re.sub(r"url: /\S*", "url: /", self._scrub(mask_tokens(str(exc))))  # v1 query: token
         return TransportError(f"{action} to {self.endpoint}: {kind} ({type(exc).__name__}: {detail})",
                               endpoint=self.endpoint, action=action,
                               retryable=not isinstance(exc, requests.exceptions.SSLError))
@@ -554,7 +388,7 @@ class GaClient:
         return text
 
     def _scrub_log(self, text: str) -> str:
-        return self._scrub(_mask_tokens(text))
+        return self._scrub(mask_tokens(text))
 
     def _log_signing(self, action: str, attempt: int, canonical: str, string_to_sign: str) -> None:
         logger.debug("%s attempt %d (%s) canonical request:\n%s\nstring to sign:\n%s", action, attempt,
