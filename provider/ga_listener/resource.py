@@ -7,6 +7,8 @@ Each method parses the engine's dicts at the boundary (``ga_listener.models``) a
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
@@ -59,6 +61,17 @@ def is_unknown(value: Any) -> bool:
     return False
 
 
+def _log_to_stderr(level: str) -> None:
+    """Send ga_listener's log records to stderr, which the Pulumi CLI shows (the host has no engine logger)."""
+    package_logger = logging.getLogger("ga_listener")
+    package_logger.setLevel(level.upper())
+    if not any(getattr(h, "ga_listener", False) for h in package_logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("ga-listener %(levelname)s %(name)s: %(message)s"))
+        handler.ga_listener = True  # type: ignore[attr-defined]
+        package_logger.addHandler(handler)
+
+
 def _user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != PROVIDER_KEY and not (k in OUTPUT_ONLY and v is None)}
 
@@ -76,7 +89,10 @@ class ListenerProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         """Read the stack configuration (and environment) once per provider host process."""
-        _SETTINGS[self] = ProviderSettings.from_config(req.config.get)
+        settings = ProviderSettings.from_config(req.config.get)
+        _SETTINGS[self] = settings
+        if settings.log_level:
+            _log_to_stderr(settings.log_level)
 
     def _operations(self) -> ListenerOperations:
         from ga_listener.client import GaClient

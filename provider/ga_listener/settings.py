@@ -22,6 +22,8 @@ ENDPOINT_KEY = "ga-listener:endpoint"
 SIGNATURE_KEY = "ga-listener:signatureVersion"
 WAIT_TIMEOUT_KEY = "ga-listener:waitTimeout"
 REGION_KEY = "alicloud:region"
+LOG_LEVEL_KEY = "ga-listener:logLevel"
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class ProviderSettings:
     signature_version: str = "v3"
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
     region: str | None = None
+    log_level: str | None = None
     # The alicloud:* credential keys as given in the stack config; never shown in a repr.
     credential_config: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
@@ -49,6 +52,7 @@ class ProviderSettings:
             signature_version=_signature_version(get(SIGNATURE_KEY)),
             wait_timeout=_wait_timeout(get(WAIT_TIMEOUT_KEY)),
             region=region or None,
+            log_level=_log_level(_text(get(LOG_LEVEL_KEY)) or env.get("GA_LISTENER_LOG_LEVEL", "")),
             credential_config=credentials,
         )
 
@@ -77,3 +81,11 @@ def _wait_timeout(value: Any) -> float:
         raise ConfigurationError(f"{WAIT_TIMEOUT_KEY} must be a positive number of seconds, got {text!r}",
                                  setting=WAIT_TIMEOUT_KEY)
     return seconds
+
+
+def _log_level(value: str) -> str | None:
+    level = value.strip().lower()
+    if level and level not in LOG_LEVELS:
+        raise ConfigurationError(f"{LOG_LEVEL_KEY} must be one of {', '.join(LOG_LEVELS)}, got {value!r}",
+                                 setting=LOG_LEVEL_KEY)
+    return level or None

@@ -63,3 +63,12 @@ def test_no_credential_in_pickle_outputs_or_errors(engine: Engine, emulator: Emu
     engine.destroy("web")
     for text in texts:
         assert SECRET not in text
+
+
+def test_debug_log_shows_signing_but_never_the_secret(engine: Engine, emulator: EmulatorServer) -> None:
+    engine.config["ga-listener:logLevel"] = "debug"
+    with engine.host() as host:
+        engine.up("web", inputs("lsr-web", 80, "logged"), host=host)
+        printed = host.output()
+    assert "string to sign" in printed and "UpdateListener" in printed
+    assert SECRET not in printed
