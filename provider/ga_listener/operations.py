@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ga_listener import plan
-from ga_listener.errors import ApiError, GaListenerError, ListenerNotFoundError
+from ga_listener.errors import ApiError, DeadlineExceededError, GaListenerError, ListenerNotFoundError
 from ga_listener.models import ListenerConfig
 from ga_listener.waiter import WaitStats, wait_until_active
 
@@ -186,11 +186,9 @@ class ListenerOperations:
     ) -> Mapping[str, Any]:
         try:
             self._send(listener_id, params, token)
-        except ApiError as error:
-            if not error.retryable:  # the service refused the change: nothing was applied
+        except GaListenerError as error:
+            if not _may_have_applied(error):  # the service refused the change: nothing to put back
                 raise _failure("adopt", listener_id, error) from None
-            return self._roll_back(listener_id, adopted, changed, error)
-        except GaListenerError as error:  # no answer: the change may or may not have been applied
             return self._roll_back(listener_id, adopted, changed, error)
         try:
             return self._wait(listener_id)
@@ -211,6 +209,13 @@ class ListenerOperations:
         raise ListenerOperationError(
             f"adopting listener {listener_id} failed after its change was sent: {cause}; {outcome}."
         ) from None
+
+
+def _may_have_applied(error: GaListenerError) -> bool:
+    """False when the service answered the write with a refusal (4xx): then nothing changed. No answer, a 5xx
+    or a deadline spent on either leaves it open whether the change was applied."""
+    cause = error.__cause__ if isinstance(error, DeadlineExceededError) else error
+    return not (isinstance(cause, ApiError) and 0 < (cause.http_status or 500) < 500)
 
 
 def _failure(operation: str, listener_id: str, error: GaListenerError) -> ListenerOperationError:

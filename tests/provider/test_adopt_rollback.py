@@ -1,0 +1,64 @@
+"""Adoption is transactional: when anything fails after the write, the adopted configuration is put back."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from ga_emulator.server import EmulatorServer
+from tests.provider.helpers import official_client, writes
+from tests.support.provider_host import Engine, ProviderError
+
+WEB: dict[str, Any] = {"listener_id": "lsr-web", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}]}
+
+
+def fail_polls_after_the_write(emulator: EmulatorServer, failures: int) -> threading.Thread:
+    """Once the emulator has applied the UpdateListener, make the next requests (the waiter's polls) fail."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if writes(emulator):
+                emulator.faults.enqueue("unavailable", count=failures)
+                return
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher
+
+
+def describe(emulator: EmulatorServer) -> Any:
+    from alibabacloud_ga20191120 import models
+
+    request = models.DescribeListenerRequest(region_id="cn-hangzhou", listener_id="lsr-web")
+    return official_client(emulator).describe_listener(request).body
+
+
+def test_failure_after_the_write_puts_the_adopted_configuration_back(engine: Engine,
+                                                                      emulator: EmulatorServer) -> None:
+    watcher = fail_polls_after_the_write(emulator, failures=5)  # the client gives up after 5 attempts
+    with pytest.raises(ProviderError) as raised:
+        engine.up("web", {**WEB, "client_affinity": "SOURCE_IP", "proxy_protocol": True})
+    watcher.join()
+    last = raised.value.last_line
+    assert "ServiceUnavailable" in last and "put back" in last
+    sent = [set(c.params) for c in writes(emulator)]
+    assert len(sent) == 2 and sent[0] == sent[1]  # the change, then the same fields back
+    listener = describe(emulator)
+    assert (listener.client_affinity, listener.proxy_protocol, listener.state) == ("NONE", False, "active")
+    assert "web" not in engine.state
+
+    engine.up("web", {**WEB, "client_affinity": "SOURCE_IP"})  # a retried create snapshots the true original
+    assert engine.state["web"].outputs["adopted"]["client_affinity"] == "NONE"
+
+
+def test_a_refused_change_needs_no_roll_back(engine: Engine, emulator: EmulatorServer) -> None:
+    with pytest.raises(ProviderError) as raised:
+        engine.up("web", {**WEB, "port_ranges": [{"from_port": 9000, "to_port": 9000}]})  # lsr-api holds 9000
+    assert "PortConflict.Listener" in raised.value.last_line
+    assert writes(emulator) == []
+    assert [c.code for c in emulator.calls.of("UpdateListener")] == ["PortConflict.Listener"]
