@@ -1,0 +1,1 @@
+"""Reliability tests: chaos, crashes, restarts, hostile servers, bad input at scale and secrets."""
