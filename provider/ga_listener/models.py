@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -53,12 +54,22 @@ ID_PATTERN = re.compile(r"[\x21-\x7e]{1,128}")
 
 
 def _whole_number(value: Any) -> Any:
-    # The provider host turns every number into a float (80 -> 80.0); bools are ints to Python but never ports.
-    if isinstance(value, bool):
-        raise PydanticCustomError("whole_number", "must be a whole number, not a boolean")
-    if isinstance(value, float) and not value.is_integer():
+    # The provider host turns every number into a float (80 -> 80.0), so integral floats are whole numbers;
+    # bools are ints to Python but never ports, and text ("80") is a program mistake worth naming.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float):
         raise PydanticCustomError("whole_number", "must be a whole number, got {value}", {"value": value})
-    return value
+    raise PydanticCustomError("whole_number", "must be a whole number, got {kind}", {"kind": _kind(value)})
+
+
+def _kind(value: Any) -> str:
+    """How a wrong value is named in a message: never the text itself, which could be a secret."""
+    if isinstance(value, bool):
+        return "a boolean"
+    return {str: "text", list: "a list", dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def _within(low: int, high: int, note: str = "") -> AfterValidator:
@@ -79,10 +90,7 @@ def _one_of(*choices: str, fold: Callable[[str], str] = str.lower) -> Callable[[
             return value  # let the str type report it
         folded = fold(value.strip())
         if folded not in choices:
-            raise PydanticCustomError(
-                "one_of", "must be one of {choices}, got {value}",
-                {"choices": ", ".join(choices), "value": repr(value)},
-            )
+            raise PydanticCustomError("one_of", "must be one of {choices}", {"choices": ", ".join(choices)})
         return folded
 
     return check
@@ -105,6 +113,8 @@ def _description_rule(value: str) -> str:
 
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 Port = Annotated[WholeNumber, _within(PORT_MIN, PORT_MAX, " (65500-65535 are reserved)")]
+BackendPortNumber = Annotated[WholeNumber, _within(1, 65535)]  # ports of backend servers: no reserved range
+Flag = Annotated[bool, Strict()]
 Protocol = Annotated[Literal["tcp", "udp", "http", "https"], BeforeValidator(_one_of("tcp", "udp", "http", "https"))]
 ClientAffinity = Annotated[
     Literal["NONE", "SOURCE_IP"], BeforeValidator(_one_of("NONE", "SOURCE_IP", fold=str.upper))
@@ -167,8 +177,11 @@ class PortRange(_Model):
         return self.to_port - self.from_port + 1
 
 
-class BackendPort(PortRange):
-    """A backend port: the API takes one port per range (``from_port == to_port``)."""
+class BackendPort(_Model):
+    """A backend server port: the API takes one port per range (``from_port == to_port``), 1..65535."""
+
+    from_port: BackendPortNumber
+    to_port: BackendPortNumber
 
     @field_validator("to_port")
     @classmethod
@@ -191,11 +204,11 @@ class Certificate(_Model):
 class ForwardedForConfig(_Model):
     """``X-Forwarded-*`` headers of an HTTP/HTTPS listener; an unset flag is left as the listener has it."""
 
-    forwarded_for_ga_id_enabled: bool | None = None
-    forwarded_for_ga_ap_enabled: bool | None = None
-    forwarded_for_proto_enabled: bool | None = None
-    forwarded_for_port_enabled: bool | None = None
-    real_ip_enabled: bool | None = None
+    forwarded_for_ga_id_enabled: Flag | None = None
+    forwarded_for_ga_ap_enabled: Flag | None = None
+    forwarded_for_proto_enabled: Flag | None = None
+    forwarded_for_port_enabled: Flag | None = None
+    real_ip_enabled: Flag | None = None
 
 
 def _non_empty(items: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -221,7 +234,7 @@ class ListenerConfig(_Model):
     name: Name | None = None
     description: Description | None = None
     client_affinity: ClientAffinity | None = None
-    proxy_protocol: bool | None = None
+    proxy_protocol: Flag | None = None
     certificates: Certificates | None = None
     backend_ports: BackendPorts | None = None
     idle_timeout: IdleTimeout | None = None
@@ -335,8 +348,9 @@ def _reason(error: Any) -> str:
     if kind in _OWN_ERROR_TYPES or kind == "missing":
         return str(error["msg"])
     message = _PLAIN_MESSAGES.get(kind, str(error["msg"]))
-    shown = repr(error.get("input"))
-    return f"{message}, got {shown[:60]}{'...' if len(shown) > 60 else ''}"
+    value = error.get("input")
+    shown = repr(value) if isinstance(value, (int, float)) else _kind(value)  # text is never echoed
+    return f"{message}, got {shown}"
 
 
 _PLAIN_MESSAGES = {

@@ -8,21 +8,26 @@ at module level because one host process can hold two provider instances.
 
 from __future__ import annotations
 
+import logging
+import secrets
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, TypeVar
 
 from ga_listener import plan
 from ga_listener.errors import ApiError, DeadlineExceededError, GaListenerError, ListenerNotFoundError
 from ga_listener.models import ListenerConfig
+from ga_listener.plan import Bookkeeping
 from ga_listener.waiter import WaitStats, wait_until_active
 
 __all__ = ["ListenerOperationError", "ListenerOperations"]
 
+logger = logging.getLogger("ga_listener.operations")
 _LOCKS_GUARD = threading.Lock()
 _ACCELERATOR_LOCKS: dict[str, threading.Lock] = {}
+T = TypeVar("T")
 
 
 def accelerator_lock(accelerator_id: str) -> threading.Lock:
@@ -48,7 +53,10 @@ class Client(Protocol):
 
 @dataclass
 class ListenerOperations:
-    """Adopt, update, refresh and release listeners through ``client``; waits give up after ``wait_timeout``."""
+    """Adopt, update, refresh and release listeners through ``client``.
+
+    Each write and the wait after it share one deadline, ``wait_timeout`` seconds from the write's start.
+    """
 
     client: Client
     wait_timeout: float
@@ -56,21 +64,26 @@ class ListenerOperations:
 
     # --- the steps every operation shares -----------------------------------------------------------------
 
-    def _describe(self, listener_id: str) -> Mapping[str, Any]:
-        return self.client.describe_listener(listener_id)
+    def _wait(self, listener_id: str, deadline: float) -> Mapping[str, Any]:
+        remaining = max(deadline - time.monotonic(), 0.001)
+        return wait_until_active(self.client, listener_id, timeout=remaining, stats=self.stats)
 
-    def _wait(self, listener_id: str) -> Mapping[str, Any]:
-        return wait_until_active(self.client, listener_id, timeout=self.wait_timeout, stats=self.stats)
-
-    def _send(self, listener_id: str, params: Mapping[str, Any], token: str) -> None:
-        # A listener or accelerator still busy (NotActive / StateError) is retried until the wait deadline.
+    def _send(self, listener_id: str, params: Mapping[str, Any], token: str, deadline: float) -> None:
+        # A listener or accelerator still busy (NotActive / StateError) is retried until the deadline.
         self.client.update_listener(listener_id, params, client_token=token, retry_transient_states=True,
-                                    deadline=time.monotonic() + self.wait_timeout)
+                                    deadline=deadline)
 
     def _write(self, listener_id: str, params: Mapping[str, Any], token: str) -> Mapping[str, Any]:
         """One UpdateListener, then wait until the listener is active again; returns the active answer."""
-        self._send(listener_id, params, token)
-        return self._wait(listener_id)
+        deadline = time.monotonic() + self.wait_timeout
+        self._send(listener_id, params, token, deadline)
+        return self._wait(listener_id, deadline)
+
+    def _active(self, listener_id: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``body`` if the listener is active in it, else the answer of waiting until it is."""
+        if str(body.get("State", "")).lower() == "active":
+            return body
+        return self._wait(listener_id, time.monotonic() + self.wait_timeout)
 
     # --- operations ----------------------------------------------------------------------------------------
 
@@ -81,23 +94,19 @@ class ListenerOperations:
         so that a retried create snapshots the listener's true original configuration.
         """
         listener_id = config.listener_id
-        body = self._describe_for("adopt", listener_id)
-        with accelerator_lock(str(body.get("AcceleratorId", ""))):
-            if str(body.get("State", "")).lower() != "active":
-                body = self._wait(listener_id)
+        found: Mapping[str, Any] = _guard("adopt", listener_id, lambda: self.client.describe_listener(listener_id))
+        with accelerator_lock(str(found.get("AcceleratorId", ""))):
+            body = _guard("adopt", listener_id, lambda: self._active(listener_id, found))
             adopted = plan.live_from_api(body)
             wanted = plan.desired_values(config)
+            book = Bookkeeping.adopting(wanted, config.on_delete, adopted)
             changed = plan.changed_fields(wanted, adopted)
-            revision = 0
             if changed:
                 params = plan.api_params(wanted, changed)
-                token = plan.client_token(listener_id, "adopt", revision + 1, params)
+                token = plan.client_token(listener_id, "adopt", book, params)
                 body = self._apply_or_roll_back(listener_id, params, token, adopted, changed)
-                revision += 1
-        return plan.build_outputs(
-            plan.live_from_api(body), managed=wanted, on_delete=config.on_delete, adopted=adopted,
-            revision=revision,
-        )
+                book = book.applied(changed)
+        return plan.build_outputs(plan.live_from_api(body), book)
 
     def update(self, listener_id: str, olds: Mapping[str, Any], config: ListenerConfig) -> dict[str, Any]:
         """Apply what changed since ``olds`` (the last outputs) with one UpdateListener; return new outputs.
@@ -105,93 +114,69 @@ class ListenerOperations:
         When only bookkeeping changed (``on_delete``, the set of managed properties) no API call is made.
         """
         wanted = plan.desired_values(config)
+        book = replace(Bookkeeping.from_outputs(olds), managed=tuple(sorted(wanted)), on_delete=config.on_delete)
         changed = plan.changed_fields(wanted, olds)
-        revision = int(olds.get("revision") or 0)
         live: Mapping[str, Any] = olds
         if changed:
             params = plan.api_params(wanted, changed)
-            revision += 1
-            token = plan.client_token(listener_id, "update", revision, params)
+            book = book.applied(changed)
+            token = plan.client_token(listener_id, "update", book, params)
             with accelerator_lock(str(olds.get("accelerator_id", ""))):
-                body = self._guard("update", listener_id, lambda: self._write(listener_id, params, token))
+                body = _guard("update", listener_id, lambda: self._write(listener_id, params, token))
             live = plan.live_from_api(body)
-        live_only = {k: v for k, v in live.items() if k not in plan.BOOKKEEPING}
-        return plan.build_outputs(
-            live_only, managed=wanted, on_delete=config.on_delete, adopted=olds.get("adopted") or {},
-            revision=revision,
-        )
+        return plan.build_outputs(live, book)
 
     def refresh(self, listener_id: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The live listener as outputs, keeping the bookkeeping of ``props``; ``None`` when it is gone."""
         try:
-            body = self._describe(listener_id)
+            body = self.client.describe_listener(listener_id)
         except ListenerNotFoundError:
             return None
-        except ApiError as error:
+        except GaListenerError as error:
             raise _failure("refresh", listener_id, error) from None
         live = plan.live_from_api(body)
-        adopted = props.get("adopted") or {field: live.get(field) for field in plan.MANAGED_FIELDS}
-        return plan.build_outputs(
-            live, managed=props.get("managed_fields") or (), on_delete=str(props.get("on_delete") or "retain"),
-            adopted=adopted, revision=int(props.get("revision") or 0),
-        )
+        book = Bookkeeping.from_outputs(props)
+        if not book.adopted:  # Listener.get: nothing was adopted, so the listener as it is now
+            book = replace(book, adopted={name: live.get(name) for name in plan.MANAGED_FIELDS})
+        return plan.build_outputs(live, book)
 
     def release(self, listener_id: str, props: Mapping[str, Any]) -> None:
         """Let go of the listener: ``retain`` leaves it as it is; ``restore`` puts back what it had when
-        adopted (the managed properties). A listener that is already gone is released."""
-        if props.get("on_delete", "retain") != "restore":
+        adopted, for every property this resource managed or ever wrote. A listener already gone is released."""
+        book = Bookkeeping.from_outputs(props)
+        if book.on_delete != "restore":
             return
-        adopted = props.get("adopted") or {}
         try:
-            body = self._describe(listener_id)
+            body = self.client.describe_listener(listener_id)
             with accelerator_lock(str(body.get("AcceleratorId", ""))):
-                live = plan.live_from_api(body)
-                wanted = {f: plan.canonical(f, adopted.get(f)) for f in props.get("managed_fields") or ()}
-                changed = plan.changed_fields({f: v for f, v in wanted.items() if v is not None}, live)
-                if not changed:
-                    return
-                params = plan.api_params(wanted, changed)
-                token = plan.client_token(listener_id, "restore", int(props.get("revision") or 0), params)
-                if live.get("state") != "active":
-                    self._wait(listener_id)
-                self._write(listener_id, params, token)
+                live = plan.live_from_api(self._active(listener_id, body))  # a fresh read, not a stale one
+                fields = sorted({*book.managed, *book.touched})
+                wanted = {name: plan.canonical(name, book.adopted.get(name)) for name in fields}
+                _warn_unrestorable(listener_id, [n for n, v in wanted.items() if v is None and live.get(n)])
+                changed = plan.changed_fields({n: v for n, v in wanted.items() if v is not None}, live)
+                if changed:
+                    params = plan.api_params(wanted, changed)
+                    self._write(listener_id, params, plan.client_token(listener_id, "restore", book, params))
         except ListenerNotFoundError:
             return
         except GaListenerError as error:
             raise _failure("restore", listener_id, error) from None
 
-    # --- failure handling ----------------------------------------------------------------------------------
-
-    def _describe_for(self, operation: str, listener_id: str) -> Mapping[str, Any]:
-        try:
-            return self._describe(listener_id)
-        except ListenerNotFoundError as error:
-            raise ListenerOperationError(
-                f"cannot {operation} listener {listener_id}: it does not exist. ga-listener adopts existing "
-                f"listeners and never creates them: check listener_id, or create the listener first. ({error})"
-            ) from None
-        except GaListenerError as error:
-            raise _failure(operation, listener_id, error) from None
-
-    def _guard(self, operation: str, listener_id: str, step: Any) -> Mapping[str, Any]:
-        try:
-            result: Mapping[str, Any] = step()
-            return result
-        except GaListenerError as error:
-            raise _failure(operation, listener_id, error) from None
+    # --- the transaction of adopt ----------------------------------------------------------------------------
 
     def _apply_or_roll_back(
         self, listener_id: str, params: Mapping[str, Any], token: str, adopted: Mapping[str, Any],
         changed: list[str],
     ) -> Mapping[str, Any]:
+        deadline = time.monotonic() + self.wait_timeout
         try:
-            self._send(listener_id, params, token)
+            self._send(listener_id, params, token, deadline)
         except GaListenerError as error:
             if not _may_have_applied(error):  # the service refused the change: nothing to put back
                 raise _failure("adopt", listener_id, error) from None
             return self._roll_back(listener_id, adopted, changed, error)
         try:
-            return self._wait(listener_id)
+            return self._wait(listener_id, deadline)
         except GaListenerError as error:
             return self._roll_back(listener_id, adopted, changed, error)
 
@@ -199,16 +184,40 @@ class ListenerOperations:
         self, listener_id: str, adopted: Mapping[str, Any], changed: list[str], cause: GaListenerError
     ) -> Mapping[str, Any]:
         params = plan.api_params(adopted, changed)
+        unrestorable = [name for name in changed if plan.canonical(name, adopted.get(name)) is None]
         try:
-            self._wait(listener_id)
-            self._write(listener_id, params, plan.client_token(listener_id, "rollback", 0, params))
+            self._wait(listener_id, time.monotonic() + self.wait_timeout)
+            self._write(listener_id, params, f"gal-rollback-{secrets.token_hex(12)}")  # never a replay
             outcome = "the listener was put back to the configuration it had when adopted"
+            if unrestorable:
+                outcome += f" (except {', '.join(unrestorable)}: the API cannot clear a value it did not have)"
         except GaListenerError as error:
             outcome = (f"putting back its adopted configuration failed too ({error}); check the listener before "
                        "retrying, since a retried adopt records what it finds as the original")
         raise ListenerOperationError(
             f"adopting listener {listener_id} failed after its change was sent: {cause}; {outcome}."
         ) from None
+
+
+def _guard(operation: str, listener_id: str, step: Callable[[], T]) -> T:
+    """Run ``step``; any failure becomes one error that names the operation and the listener."""
+    try:
+        return step()
+    except ListenerNotFoundError as error:
+        if operation != "adopt":
+            raise _failure(operation, listener_id, error) from None
+        raise ListenerOperationError(
+            f"cannot adopt listener {listener_id}: it does not exist. ga-listener adopts existing listeners and "
+            f"never creates them: check listener_id, or create the listener first. ({error})"
+        ) from None
+    except GaListenerError as error:
+        raise _failure(operation, listener_id, error) from None
+
+
+def _warn_unrestorable(listener_id: str, names: list[str]) -> None:
+    if names:
+        logger.warning("restore of listener %s leaves %s as they are: the listener had no value for them when "
+                       "adopted, and the API cannot clear one", listener_id, ", ".join(names))
 
 
 def _may_have_applied(error: GaListenerError) -> bool:

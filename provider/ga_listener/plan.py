@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from ga_listener.models import MANAGED_FIELDS, ListenerConfig
 
 __all__ = [
     "MANAGED_FIELDS",
+    "Bookkeeping",
     "api_params",
     "build_outputs",
     "canonical",
@@ -51,8 +55,6 @@ FORWARDED_FOR_NAMES = {
 }
 RANGE_FIELDS = frozenset({"port_ranges", "backend_ports"})
 INT_FIELDS = frozenset({"idle_timeout", "request_timeout"})
-#: Keys in the outputs that describe the resource rather than the listener.
-BOOKKEEPING = ("managed_fields", "on_delete", "adopted", "revision", "region_id")
 
 
 # --- canonical values ---------------------------------------------------------------------------------------
@@ -167,42 +169,79 @@ def api_params(values: Mapping[str, Any], fields: Iterable[str]) -> dict[str, An
     return params
 
 
-def client_token(listener_id: str, purpose: str, revision: int, params: Mapping[str, Any]) -> str:
+def client_token(listener_id: str, purpose: str, book: Bookkeeping, params: Mapping[str, Any]) -> str:
     """An idempotency token for one logical change.
 
-    The same change from the same recorded state (a retried or resumed operation) gets the same token; the
-    revision counter kept in the outputs makes A->B, B->A, A->B three changes with three tokens.
+    The same change from the same recorded state (a retried or resumed operation) gets the same token. The
+    revision counter makes A->B, B->A, A->B three changes with three tokens, and the adoption id (random, drawn
+    at each adoption) keeps a later adoption of the same listener from ever replaying an earlier one's writes.
     """
-    material = json.dumps([listener_id, purpose, revision, params], sort_keys=True, separators=(",", ":"))
-    return "gal-" + hashlib.sha256(material.encode()).hexdigest()[:40]
+    material = [listener_id, purpose, book.adoption_id, book.revision, params]
+    digest = hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return "gal-" + digest[:40]
 
 
 # --- outputs and refreshed inputs ---------------------------------------------------------------------------
 
 
-def build_outputs(
-    live: Mapping[str, Any],
-    *,
-    managed: Iterable[str],
-    on_delete: str,
-    adopted: Mapping[str, Any],
-    revision: int,
-) -> dict[str, Any]:
-    """Outputs: the live listener plus what read and delete need later (they receive only the outputs)."""
-    outputs = dict(live)
-    outputs.update(
-        managed_fields=sorted(managed),
-        on_delete=on_delete,
-        adopted={field: adopted.get(field) for field in MANAGED_FIELDS},
-        revision=revision,
-        region_id="cn-hangzhou",
-    )
-    return outputs
+@dataclass(frozen=True)
+class Bookkeeping:
+    """What later operations need besides the live listener; it travels in the outputs, because the engine
+    hands ``read`` and ``delete`` only the outputs."""
+
+    managed: tuple[str, ...] = ()
+    on_delete: str = "retain"
+    adopted: Mapping[str, Any] = dataclass_field(default_factory=dict)  # the listener as found at adoption
+    touched: tuple[str, ...] = ()  # every property this resource ever wrote: what restore puts back
+    revision: int = 0  # one more per applied change
+    adoption_id: str = ""
+
+    @classmethod
+    def adopting(cls, managed: Iterable[str], on_delete: str, adopted: Mapping[str, Any]) -> Bookkeeping:
+        """The bookkeeping of a fresh adoption, with a new random adoption id."""
+        snapshot = {name: adopted.get(name) for name in MANAGED_FIELDS}
+        return cls(tuple(sorted(managed)), on_delete, snapshot, adoption_id=secrets.token_hex(8))
+
+    @classmethod
+    def from_outputs(cls, outputs: Mapping[str, Any]) -> Bookkeeping:
+        """Read it back from stored outputs (numbers arrive as floats; old states may lack keys)."""
+        return cls(
+            managed=tuple(outputs.get("managed_fields") or ()),
+            on_delete=str(outputs.get("on_delete") or "retain"),
+            adopted=dict(outputs.get("adopted") or {}),
+            touched=tuple(outputs.get("touched_fields") or ()),
+            revision=int(outputs.get("revision") or 0),
+            adoption_id=str(outputs.get("adoption_id") or ""),
+        )
+
+    def applied(self, fields: Iterable[str]) -> Bookkeeping:
+        """After one more applied change to ``fields``."""
+        return replace(self, revision=self.revision + 1, touched=tuple(sorted({*self.touched, *fields})))
+
+    def to_outputs(self) -> dict[str, Any]:
+        return {
+            "managed_fields": sorted(self.managed),
+            "on_delete": self.on_delete,
+            "adopted": dict(self.adopted),
+            "touched_fields": sorted(self.touched),
+            "revision": self.revision,
+            "adoption_id": self.adoption_id,
+            "region_id": "cn-hangzhou",
+        }
+
+
+#: Keys in the outputs that describe the resource rather than the listener.
+BOOKKEEPING = frozenset(Bookkeeping().to_outputs())
+
+
+def build_outputs(live: Mapping[str, Any], book: Bookkeeping) -> dict[str, Any]:
+    """Outputs: the live listener plus the bookkeeping."""
+    return {**{k: v for k, v in live.items() if k not in BOOKKEEPING}, **book.to_outputs()}
 
 
 def refreshed_inputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Inputs as the live listener now has them, for the managed properties (what refresh reports as drift)."""
-    inputs = {field: outputs.get(field) for field in outputs.get("managed_fields") or ()}
+    inputs = {name: outputs.get(name) for name in outputs.get("managed_fields") or ()}
     inputs.update(
         listener_id=outputs.get("listener_id"),
         on_delete=outputs.get("on_delete", "retain"),

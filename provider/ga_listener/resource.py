@@ -28,6 +28,7 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
+from ga_listener.errors import ConfigurationError
 from ga_listener.models import ListenerConfig, validate_inputs
 from ga_listener.operations import ListenerOperationError, ListenerOperations
 from ga_listener.plan import changed_fields, desired_values, refreshed_inputs
@@ -42,10 +43,12 @@ PROVIDER_KEY = "__provider"
 UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 #: Properties that only the provider sets; the resource passes them as None so they exist as attributes.
 OUTPUT_ONLY = (
-    "accelerator_id", "state", "listener_type", "create_time", "managed_fields", "adopted", "revision",
+    "accelerator_id", "state", "listener_type", "create_time", "managed_fields", "adopted", "touched_fields",
+    "revision", "adoption_id",
 )
 
 _SETTINGS: weakref.WeakKeyDictionary[ListenerProvider, ProviderSettings] = weakref.WeakKeyDictionary()
+_CONFIG_ERRORS: weakref.WeakKeyDictionary[ListenerProvider, ConfigurationError] = weakref.WeakKeyDictionary()
 _CLIENTS: dict[ProviderSettings, GaClient] = {}
 _CLIENTS_LOCK = threading.Lock()
 
@@ -88,8 +91,16 @@ class ListenerProvider(ResourceProvider):
     """Dynamic provider for GA listeners. No constructor arguments; holds no credentials, sessions or clients."""
 
     def configure(self, req: ConfigureRequest) -> None:
-        """Read the stack configuration (and environment) once per provider host process."""
-        settings = ProviderSettings.from_config(req.config.get)
+        """Read the stack configuration (and environment) once per provider host process.
+
+        A bad setting does not raise here (that would turn every check into a traceback): check reports it as a
+        failure naming the key, and any API call raises it.
+        """
+        try:
+            settings = ProviderSettings.from_config(req.config.get)
+        except ConfigurationError as error:
+            _CONFIG_ERRORS[self] = error
+            return
         _SETTINGS[self] = settings
         if settings.log_level:
             _log_to_stderr(settings.log_level)
@@ -98,6 +109,8 @@ class ListenerProvider(ResourceProvider):
         from ga_listener.client import GaClient
         from ga_listener.credentials import resolve_credentials
 
+        if self in _CONFIG_ERRORS:
+            raise _CONFIG_ERRORS[self]
         settings = _SETTINGS.get(self) or ProviderSettings.from_config(lambda _key: None)
         with _CLIENTS_LOCK:
             client = _CLIENTS.get(settings)
@@ -114,6 +127,9 @@ class ListenerProvider(ResourceProvider):
         inputs = _user_inputs(news)
         failures = [CheckFailure(key, "is an output of the listener and cannot be set")
                     for key in OUTPUT_ONLY if inputs.pop(key, None) is not None]
+        if self in _CONFIG_ERRORS:
+            error = _CONFIG_ERRORS[self]
+            failures.append(CheckFailure(error.setting or "configuration", str(error)))
         try:
             config, violations = validate_inputs(inputs, is_unknown=is_unknown)
         except Exception as error:
@@ -217,7 +233,9 @@ class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
     create_time: pulumi.Output[Any]
     managed_fields: pulumi.Output[list[str]]
     adopted: pulumi.Output[dict[str, Any]]
+    touched_fields: pulumi.Output[list[str]]
     revision: pulumi.Output[int]
+    adoption_id: pulumi.Output[str]
 
     def __init__(
         self,

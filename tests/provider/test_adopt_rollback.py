@@ -52,8 +52,12 @@ def test_failure_after_the_write_puts_the_adopted_configuration_back(engine: Eng
     assert (listener.client_affinity, listener.proxy_protocol, listener.state) == ("NONE", False, "active")
     assert "web" not in engine.state
 
-    engine.up("web", {**WEB, "client_affinity": "SOURCE_IP"})  # a retried create snapshots the true original
+    # The same up again: it snapshots the true original and really applies the change (no token replay).
+    engine.up("web", {**WEB, "client_affinity": "SOURCE_IP", "proxy_protocol": True})
     assert engine.state["web"].outputs["adopted"]["client_affinity"] == "NONE"
+    listener = describe(emulator)
+    assert (listener.client_affinity, listener.proxy_protocol) == ("SOURCE_IP", True)
+    assert not [c for c in emulator.calls.of("UpdateListener") if c.replayed]
 
 
 def test_a_refused_change_needs_no_roll_back(engine: Engine, emulator: EmulatorServer) -> None:

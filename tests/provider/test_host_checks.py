@@ -75,3 +75,11 @@ def test_random_inputs_never_make_check_raise(host: ProviderHost, provider: str,
     for path, reason in failures:
         assert reason
         assert path.split("[")[0].split(".")[0] in {*inputs, "listener_id", "protocol", "port_ranges"}
+
+
+def test_a_bad_setting_is_a_check_failure_naming_the_key_not_a_traceback(provider: str) -> None:
+    with ProviderHost() as host:
+        host.configure({"ga-listener:waitTimeout": "ten minutes"})
+        _, failures = host.check(urn_for("l"), {}, {**TCP, PROVIDER_KEY: provider})
+    assert [path for path, _ in failures] == ["ga-listener:waitTimeout"]
+    assert "positive number of seconds" in failures[0][1]

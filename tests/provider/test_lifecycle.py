@@ -188,3 +188,35 @@ def test_api_error_last_line_has_code_message_request_id_and_advice(engine: Engi
     assert "PortConflict.Listener" in last and refused.request_id in last
     assert "request id" in last
     assert live(emulator, "lsr-api").port_ranges[0].from_port == 9000  # nothing half-applied
+
+
+def test_adopting_the_same_listener_again_never_replays_an_earlier_write(engine: Engine,
+                                                                         emulator: EmulatorServer) -> None:
+    for _ in range(2):  # the same inputs in two lifecycles: adopt, change, release with restore
+        engine.up("web", {**WEB, "client_affinity": "SOURCE_IP", "on_delete": "restore"})
+        engine.up("web", {**WEB, "client_affinity": "SOURCE_IP", "description": "second", "on_delete": "restore"})
+        assert live(emulator, "lsr-web").description == "second"
+        engine.destroy("web")
+    updates = emulator.calls.of("UpdateListener")
+    assert len(updates) == 6 and not [c for c in updates if c.replayed]
+    assert len({c.params["ClientToken"] for c in updates}) == 6
+    assert (live(emulator, "lsr-web").client_affinity, live(emulator, "lsr-web").description) == ("NONE", "")
+
+
+def test_restore_puts_back_fields_written_then_unmanaged(engine: Engine, emulator: EmulatorServer) -> None:
+    engine.up("web", {**WEB, "client_affinity": "SOURCE_IP", "proxy_protocol": True, "on_delete": "restore"})
+    engine.up("web", {**WEB, "proxy_protocol": True, "on_delete": "restore"})  # client_affinity no longer managed
+    assert live(emulator, "lsr-web").client_affinity == "SOURCE_IP"
+    engine.destroy("web")
+    after = live(emulator, "lsr-web")
+    assert (after.client_affinity, after.proxy_protocol) == ("NONE", False)
+
+
+def test_restore_says_what_it_cannot_put_back(engine: Engine, emulator: EmulatorServer) -> None:
+    engine.up("web", {**WEB, "name": "named-by-us", "client_affinity": "SOURCE_IP", "on_delete": "restore"})
+    old = engine.state.pop("web")
+    with engine.host(engine.stored_config) as host:
+        host.delete(urn_for("web"), old.id, old.outputs)
+        printed = host.output()
+    assert "name" in printed and "cannot clear" in printed  # the listener had no name when adopted
+    assert live(emulator, "lsr-web").client_affinity == "NONE"

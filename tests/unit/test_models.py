@@ -37,6 +37,7 @@ VALID = [
      "forwarded_for_config": {"real_ip_enabled": True, "forwarded_for_proto_enabled": False}},
     {**HTTP, "idle_timeout": 1, "request_timeout": 1, "forwarded_for_config": {}},
     {**BASE, "on_delete": "restore", "region_id": "cn-hangzhou"},
+    {**HTTP, "backend_ports": ranges((65535, 65535))},  # backend servers have no reserved ports
 ]
 
 
@@ -76,6 +77,10 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({**BASE, "description": "https://example.com"}, "description", "https://"),
     ({**BASE, "client_affinity": "COOKIE"}, "client_affinity", "NONE, SOURCE_IP"),
     ({**BASE, "proxy_protocol": "maybe"}, "proxy_protocol", "true or false"),
+    ({**BASE, "proxy_protocol": "yes"}, "proxy_protocol", "true or false"),
+    ({**BASE, "proxy_protocol": 1}, "proxy_protocol", "true or false"),
+    ({**BASE, "port_ranges": [{"from_port": "80", "to_port": 80}]}, "port_ranges[0].from_port", "got text"),
+    ({**HTTP, "backend_ports": ranges((65536, 65536))}, "backend_ports[0].from_port", "between 1 and 65535"),
     ({**BASE, "certificates": [{"id": "c-1"}]}, "certificates", "only to https"),
     ({**HTTP, "http_version": "http2"}, "http_version", "only to https"),
     ({**BASE, "security_policy_id": "tls_cipher_policy_1_2"}, "security_policy_id", "only to https"),
@@ -165,3 +170,12 @@ def test_ranges_validate_like_a_direct_overlap_count(pairs: list[tuple[int, int]
     too_many = sum(t - f + 1 for f, t in spans) > 30
     assert any("overlaps" in v.reason for v in violations) == overlapping
     assert any("at most 30" in v.reason for v in violations) == too_many
+
+
+def test_failures_never_echo_text_values() -> None:
+    secretish = "s3cr3t-Value-Never-Shown"
+    raw = {**BASE, "port_ranges": [{"from_port": secretish, "to_port": 80}], "proxy_protocol": secretish,
+           "idle_timeout": secretish, "forwarded_for_config": secretish}
+    _, violations = validate_inputs(raw)
+    assert len(violations) >= 4
+    assert not [v for v in violations if secretish in v.reason]

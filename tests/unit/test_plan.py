@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from typing import Any
@@ -86,23 +87,34 @@ def test_unset_inputs_are_unmanaged() -> None:
     assert plan.changed_fields(wanted, live) == []
 
 
-def test_tokens_follow_changes_not_just_contents() -> None:
-    a, b = {"Name": "a"}, {"Name": "b"}
-    history = [plan.client_token("lsr-1", "update", rev, params) for rev, params in ((1, b), (2, a), (3, b))]
-    assert len(set(history)) == 3
-    assert plan.client_token("lsr-1", "update", 1, b) == history[0]  # a retried change reuses its token
-    assert plan.client_token("lsr-2", "update", 1, b) != history[0]
-    for token in history:
+def test_tokens_follow_the_bookkeeping_not_just_the_change() -> None:
+    b = {"Name": "b"}
+    adoption = plan.Bookkeeping.adopting(["name"], "retain", {})
+    first = plan.client_token("lsr-1", "update", adoption.applied(["name"]), b)
+    assert plan.client_token("lsr-1", "update", adoption.applied(["name"]), b) == first  # a retry reuses it
+    later = adoption.applied(["name"]).applied(["name"]).applied(["name"])  # A->B, B->A, A->B
+    assert plan.client_token("lsr-1", "update", later, b) != first
+    readoption = plan.Bookkeeping.adopting(["name"], "retain", {})  # same listener, adopted again
+    assert readoption.adoption_id != adoption.adoption_id
+    assert plan.client_token("lsr-1", "update", readoption.applied(["name"]), b) != first
+    for token in (first, plan.client_token("lsr-1", "update", later, b)):
         assert len(token) <= 64 and re.fullmatch(r"[\x21-\x7e]+", token)
 
 
-def test_outputs_carry_what_read_and_delete_need() -> None:
+def test_bookkeeping_survives_the_trip_through_state() -> None:
     live = plan.live_from_api(DESCRIBE)
-    outputs = plan.build_outputs(live, managed=["protocol", "name"], on_delete="restore", adopted=live, revision=3)
-    assert outputs["managed_fields"] == ["name", "protocol"]
-    assert outputs["on_delete"] == "restore" and outputs["revision"] == 3
-    assert outputs["adopted"]["port_ranges"] == live["port_ranges"]
-    inputs = plan.refreshed_inputs({**outputs, "name": "drifted"})
+    book = plan.Bookkeeping.adopting(["protocol", "name"], "restore", live).applied(["name"]).applied(["protocol"])
+    stored = json.loads(json.dumps(plan.build_outputs(live, book)))
+    stored["revision"] = float(stored["revision"])  # numbers come back from state as floats
+    again = plan.Bookkeeping.from_outputs(stored)
+    assert again == book
+    assert (again.revision, again.touched) == (2, ("name", "protocol"))
+
+
+def test_refreshed_inputs_hold_only_managed_properties() -> None:
+    live = plan.live_from_api(DESCRIBE)
+    outputs = plan.build_outputs({**live, "name": "drifted"}, plan.Bookkeeping.adopting(["name"], "retain", live))
+    inputs = plan.refreshed_inputs(outputs)
     assert inputs["name"] == "drifted" and inputs["listener_id"] == "lsr-1"
     assert "description" not in inputs  # unmanaged stays out of the inputs
 
