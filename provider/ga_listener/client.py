@@ -145,6 +145,10 @@ class GaClient:
     def __repr__(self) -> str:
         return f"GaClient(endpoint={self.endpoint!r}, signature_version={self.signature_version!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Clients hold credentials and sessions: build them where they are used, never pickle them into state.
+        raise TypeError("GaClient holds credentials and is never pickled")
+
     def __enter__(self) -> GaClient:
         return self
 

@@ -85,7 +85,8 @@ class Credentials:
         return hash(self._key())
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), self._key())
+        # A pickle would carry the secret wherever it is stored; in a provider that is Pulumi state.
+        raise TypeError("Credentials hold a secret and are never pickled")
 
     def _key(self) -> tuple[str, str, str | None, str]:
         return (self.access_key_id, self.access_key_secret, self.security_token, self.source)
@@ -183,17 +184,23 @@ def resolve_credentials(
     config = config or {}
     environ = os.environ if environ is None else environ
     searched = ["explicit arguments (none given)"]
+    path = profile_path or default_profile_path()
     found = _from_config(config)
     if found is not None:
         return found
     searched.append(f"stack config {_CONFIG_ID} / {_CONFIG_SECRET} (not set)")
+    if config.get(_CONFIG_PROFILE):  # a profile named in stack config is stack config: it beats the environment
+        found, looked = _from_profile(path, config[_CONFIG_PROFILE])
+        if found is not None:
+            return found
+        raise CredentialsNotFoundError([*searched, f"stack config {_CONFIG_PROFILE}: {looked}"])
     found = _from_environ(environ)
     if found is not None:
         return found
     names = ", ".join(f"{i} / {s}" for i, s in _ENV_PAIRS)
     searched.append(f"environment {names} (not set)")
-    wanted = config.get(_CONFIG_PROFILE) or next((environ[n] for n in _ENV_PROFILES if environ.get(n)), None)
-    found, looked = _from_profile(profile_path or default_profile_path(), wanted)
+    wanted = next((environ[n] for n in _ENV_PROFILES if environ.get(n)), None)
+    found, looked = _from_profile(path, wanted)
     if found is not None:
         return found
     searched.append(looked)

@@ -38,6 +38,9 @@ class ProviderSettings:
     # The alicloud:* credential keys as given in the stack config; never shown in a repr.
     credential_config: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError("ProviderSettings may hold credentials and are never pickled")
+
     @classmethod
     def from_config(
         cls, get: Callable[[str], Any], environ: Mapping[str, str] | None = None

@@ -12,7 +12,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from ga_listener import signing
-from ga_listener.client import RetryPolicy
+from ga_listener.client import GaClient, RetryPolicy
 from ga_listener.errors import GaListenerError
 from tests.client.conftest import SECRET, TOKEN, MakeClient
 from tests.client.scripted_server import DROP, ScriptedServer, Step, answer, api_error
@@ -117,3 +117,14 @@ def test_short_secrets_do_not_mangle_the_log(make_client: MakeClient, caplog: py
     caplog.set_level(logging.DEBUG, logger="ga_listener.client")
     make_client(access_key_secret="sec", security_token="tok").describe_listener("l")
     assert "x-acs-security-token:***" in caplog.text
+
+
+def test_a_client_is_never_pickled() -> None:
+    import pickle
+
+    import dill
+
+    client = GaClient("http://127.0.0.1:1", access_key_id="id", access_key_secret="never-in-a-pickle")
+    for dump in (pickle.dumps, dill.dumps):
+        with pytest.raises(TypeError, match="never pickled"):
+            dump(client)

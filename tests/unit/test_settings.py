@@ -47,3 +47,14 @@ def test_credentials_are_kept_but_never_shown() -> None:
     settings = read({"alicloud:accessKey": "id-1", "alicloud:secretKey": "s3cr3t-value"})
     assert dict(settings.credential_config)["alicloud:secretKey"] == "s3cr3t-value"
     assert "s3cr3t-value" not in repr(settings) and "s3cr3t-value" not in str(settings)
+
+
+def test_settings_are_never_pickled() -> None:
+    import pickle
+
+    import dill
+
+    settings = read({"alicloud:secretKey": "s3cr3t-value"})
+    for dump in (pickle.dumps, dill.dumps):
+        with pytest.raises(TypeError, match="never pickled"):
+            dump(settings)
