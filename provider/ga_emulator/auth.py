@@ -36,6 +36,7 @@ from ga_emulator.errors import (
 from ga_emulator.wire import WireRequest
 from ga_listener.signing import (
     V3_ALGORITHM,
+    percent_encode,
     sha256_hex,
     v1_signature,
     v1_string_to_sign,
@@ -192,9 +193,8 @@ class Authenticator:
         credential = self._credential(params["AccessKeyId"])
         string_to_sign = v1_string_to_sign(request.method, params)
         if not _same(params["Signature"], v1_signature(string_to_sign, credential.secret)):
-            token = params.get("SecurityToken")
-            shown = string_to_sign.replace(token, "***") if token else string_to_sign
-            raise SIGNATURE_MISMATCH.error(f"server string to sign is:{shown}")
+            raise SIGNATURE_MISMATCH.error(
+                f"server string to sign is:{_mask_token(string_to_sign, params.get('SecurityToken'))}")
         self._check_rest(credential, params.get("SecurityToken"), params["Timestamp"], params["SignatureNonce"])
         return Identity(credential.access_key_id, "v1", params.get("Action"), params.get("Version"))
 
@@ -233,3 +233,13 @@ class Authenticator:
             )
         if not self._nonces.use(credential.access_key_id, nonce, now):
             raise SIGNATURE_NONCE_USED.error(f"Nonce {nonce[:64]!r} was used in the last {self._max_skew:.0f} s.")
+
+
+def _mask_token(text: str, token: str | None) -> str:
+    """``text`` without the STS token in any of the forms a string-to-sign holds it (raw, encoded once, twice)."""
+    if not token:
+        return text
+    once = percent_encode(token)
+    for form in sorted({token, once, percent_encode(once)}, key=len, reverse=True):
+        text = text.replace(form, "***")
+    return text

@@ -51,7 +51,7 @@ ACTIONS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
         ("AcceleratorId", "PortRanges"),
     ),
     "UpdateListener": (frozenset({"ListenerId", *_CONFIG, *_WRITE}), ("ListenerId",)),
-    "DeleteListener": (frozenset({"ListenerId", "AcceleratorId", *_WRITE}), ("ListenerId",)),
+    "DeleteListener": (frozenset({"ListenerId", "AcceleratorId", *_WRITE}), ("AcceleratorId", "ListenerId")),
     "DescribeListener": (frozenset({"ListenerId", *_COMMON}), ("ListenerId",)),
     "ListListeners": (
         frozenset({"AcceleratorId", "PageNumber", "PageSize", "Protocol", *_COMMON}),

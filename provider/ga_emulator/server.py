@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import socket
 import socketserver
 import threading
@@ -114,7 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("http: " + format, *args)
+        logger.debug("http: " + format, *(_mask_query(a) if isinstance(a, str) else a for a in args))
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Answer the standard library's own refusals (bad request line, 414, 431, 501) as JSON errors."""
@@ -249,6 +250,14 @@ def _enqueue_faults(faults: Faults, body: bytes) -> dict[str, int]:
 
 def _credential(item: CredentialLike) -> Credential:
     return item if isinstance(item, Credential) else Credential(*item)
+
+
+_TOKEN_IN_QUERY = re.compile(r"(SecurityToken=)[^&\s]*")
+
+
+def _mask_query(text: str) -> str:
+    """A request line without the v1 STS token in its query."""
+    return _TOKEN_IN_QUERY.sub(r"\1***", text)
 
 
 class EmulatorServer:

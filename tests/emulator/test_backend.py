@@ -42,7 +42,7 @@ def test_states_follow_the_clock_exactly() -> None:
     world.update_listener(wire("UpdateListener", {"ListenerId": listener_id, "Name": "n"}), "r2")
     assert world.describe_listener(listener_id).state == "updating"
     clock.now += 10
-    world.delete_listener(wire("DeleteListener", {"ListenerId": listener_id}), "r3")
+    world.delete_listener(wire("DeleteListener", {"ListenerId": listener_id, "AcceleratorId": "ga-demo"}), "r3")
     assert world.describe_listener(listener_id).state == "deleting"
     clock.now += 10
     with pytest.raises(EmulatorError) as gone:

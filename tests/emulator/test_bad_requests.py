@@ -230,3 +230,16 @@ def test_an_internal_failure_is_a_500_without_details(monkeypatch: pytest.Monkey
 def test_a_target_that_is_not_a_path(server: EmulatorServer) -> None:
     status, body, _ = exchange(server, b"GET //[::1 HTTP/1.1\r\n\r\n")
     assert (status, body["Code"]) == (404, "InvalidAction.NotFound")
+
+
+@pytest.mark.parametrize("version", ["v1", "v3"])
+def test_a_signature_mismatch_never_shows_the_sts_token(version: str) -> None:
+    token = "CAIS+tok/EN=secret-part-of-the-token"
+    with EmulatorServer(credentials=[("sts-id", "sts-secret", token)], transition_seconds=0.1) as sts_server:
+        status, body = RawClient(sts_server, "sts-id", "wrong-secret", token).request(
+            version, "DescribeListener", DESCRIBE)
+    assert (status, body["Code"]) == (400, "SignatureDoesNotMatch")
+    text = json.dumps(body)
+    once = signing.percent_encode(token)
+    for form in (token, once, signing.percent_encode(once), "secret-part-of-the-token"):
+        assert form not in text

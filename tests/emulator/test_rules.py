@@ -76,7 +76,9 @@ TABLE: list[tuple[str, tuple[str, dict[str, Any]], str, str]] = [
     # existence
     ("update-unknown-listener", update("lsr-nope", Name="x"), NO_LISTENER, "lsr-nope"),
     ("describe-unknown-listener", ("DescribeListener", {"ListenerId": "lsr-nope"}), NO_LISTENER, "lsr-nope"),
-    ("delete-unknown-listener", ("DeleteListener", {"ListenerId": "lsr-nope"}), NO_LISTENER, "lsr-nope"),
+    ("delete-no-accelerator", ("DeleteListener", {"ListenerId": "lsr-tcp"}), MISSING, "AcceleratorId"),
+    ("delete-unknown-listener", ("DeleteListener", {"ListenerId": "lsr-nope", "AcceleratorId": "ga-r"}), NO_LISTENER,
+     "lsr-nope"),
     ("delete-elsewhere", ("DeleteListener", {"ListenerId": "lsr-tcp", "AcceleratorId": "ga-s"}), NO_LISTENER, "ga-s"),
     ("create-no-such-accelerator", create(AcceleratorId="ga-nope", PortRanges=ports((1, 1))), NO_ACCELERATOR, "nope"),
     ("list-unknown-accelerator", ("ListListeners", {"AcceleratorId": "ga-nope"}), NO_ACCELERATOR, "ga-nope"),

@@ -45,7 +45,7 @@ def test_a_transition_caught_by_a_restart_finishes_on_time(tmp_path: Path) -> No
     assert after.describe_listener("lsr-demo").config.name == "new"
     clock.now += 6
     assert after.describe_listener("lsr-demo").state == "active"
-    after.delete_listener(parse_params("DeleteListener", {"ListenerId": "lsr-old"}), "r2")
+    after.delete_listener(parse_params("DeleteListener", {"ListenerId": "lsr-old", "AcceleratorId": "ga-demo"}), "r2")
     clock.now += 0.5
     again = Backend(clock=clock, transition_seconds=1.0, state_path=state)
     assert again.describe_listener("lsr-old").state == "deleting"

@@ -31,7 +31,7 @@ def test_writes_to_other_listeners_wait_for_the_accelerator(emulator: EmulatorSe
     update(official, "lsr-demo", Name="busy")
     for action, params in [
         ("UpdateListener", {"ListenerId": "lsr-two", "Name": "x"}),
-        ("DeleteListener", {"ListenerId": "lsr-two"}),
+        ("DeleteListener", {"ListenerId": "lsr-two", "AcceleratorId": "ga-demo"}),
         ("CreateListener", {"AcceleratorId": "ga-demo", "PortRanges": [{"FromPort": 82, "ToPort": 82}]}),
     ]:
         error = sdk_error(official, action, params)
@@ -91,7 +91,8 @@ def test_create_replay_returns_the_same_listener(emulator: EmulatorServer, offic
 def test_tokens_are_per_action(emulator: EmulatorServer, official: Client) -> None:
     update(official, "lsr-demo", Name="x", ClientToken="shared")
     wait_for_state(emulator, "lsr-demo", "active")
-    deleted = sdk_call(official, "DeleteListener", {"ListenerId": "lsr-demo", "ClientToken": "shared"})
+    deleted = sdk_call(official, "DeleteListener", {"ListenerId": "lsr-demo", "AcceleratorId": "ga-demo",
+                                                  "ClientToken": "shared"})
     assert emulator.calls.of("DeleteListener")[0].replayed is False and deleted["RequestId"]
 
 
@@ -125,7 +126,7 @@ def test_protocol_change_clears_what_the_new_protocol_does_not_take(emulator: Em
 
 
 def test_listener_ports_are_free_again_once_deleted(emulator: EmulatorServer, official: Client) -> None:
-    sdk_call(official, "DeleteListener", {"ListenerId": "lsr-demo"})
+    sdk_call(official, "DeleteListener", {"ListenerId": "lsr-demo", "AcceleratorId": "ga-demo"})
     wait_for_state(emulator, "lsr-demo", "gone")
     created = sdk_call(
         official, "CreateListener", {"AcceleratorId": "ga-demo", "PortRanges": [{"FromPort": 80, "ToPort": 80}]}
