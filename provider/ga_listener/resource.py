@@ -279,3 +279,8 @@ class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
             props.update({f.name: getattr(args, f.name) for f in fields(args)})
         props.update({key: value for key, value in keywords.items() if value is not None})
         super().__init__(ListenerProvider(), resource_name, props, opts)
+
+    @staticmethod
+    def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> Listener:
+        """Read an existing listener's live state into the program, without managing it."""
+        return Listener(resource_name, opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id)))

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from ga_listener.resource import ListenerProvider
-from tests.support.provider_host import PROVIDER_KEY, SIG_KEY, Engine, urn_for
+from tests.support.provider_host import PROVIDER_KEY, SIG_KEY, Engine
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_KEY = ("ga-demo-key-id", "ga-demo-key-secret")  # what make up exports (see Makefile)
@@ -142,7 +142,3 @@ def test_prod_stacks_hold_no_secret() -> None:
         config = yaml.safe_load(path.read_text())["config"]
         assert "alicloud:secretKey" not in config and "alicloud:accessKey" not in config
         assert "ga-listener:endpoint" not in config  # the real service by default
-
-
-def test_urn_shape() -> None:
-    assert urn_for("demo").endswith("pulumi-python:dynamic/alicloud-ga:Listener::demo")

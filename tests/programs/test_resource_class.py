@@ -46,3 +46,10 @@ def test_typed_args_with_keywords_winning() -> None:
 def test_a_misspelt_input_fails_in_python_before_any_deployment() -> None:
     with pytest.raises(TypeError, match="port_range"):
         Listener("web", listener_id="lsr-1", protocol="tcp", port_range=RANGES)  # type: ignore[call-arg]
+
+
+def test_get_reads_an_existing_listener_by_id() -> None:
+    mocks, _ = register(lambda: Listener.get("existing", "lsr-9"))
+    [resource] = mocks.resources
+    assert (resource.typ, resource.name, resource.resource_id) == (
+        "pulumi-python:dynamic/alicloud-ga:Listener", "existing", "lsr-9")

@@ -220,3 +220,16 @@ def test_restore_says_what_it_cannot_put_back(engine: Engine, emulator: Emulator
         printed = host.output()
     assert "name" in printed and "cannot clear" in printed  # the listener had no name when adopted
     assert live(emulator, "lsr-web").client_affinity == "NONE"
+
+
+def test_listener_get_reads_live_state_from_inputs_alone(engine: Engine, emulator: EmulatorServer) -> None:
+    with engine.host() as host:  # Listener.get: Read(id, properties = the resource's inputs)
+        props = {"region_id": "cn-hangzhou", "on_delete": "retain", "__provider": engine.provider}
+        found_id, outputs, inputs = host.read(urn_for("existing"), "lsr-https", props)
+        gone_id, gone, _ = host.read(urn_for("ghost"), "lsr-missing", props)
+    assert found_id == "lsr-https"
+    assert (outputs["protocol"], outputs["state"], outputs["accelerator_id"]) == ("https", "active", "ga-2")
+    assert outputs["port_ranges"] == [{"from_port": 443, "to_port": 443}]
+    assert outputs["managed_fields"] == [] and inputs is not None and inputs["listener_id"] == "lsr-https"
+    assert gone_id == "" and set(gone) == {"__provider"}  # the host always echoes the provider back
+    assert emulator.calls.of("UpdateListener") == []
