@@ -15,7 +15,7 @@ EMULATOR_FLAGS := --credential $(DEMO_KEY_ID):$(DEMO_KEY_SECRET) --accelerator g
 	--listener ga-demo:lsr-demo:tcp:80-80 --listener ga-demo:lsr-web:tcp:8080-8080 \
 	--listener ga-demo:lsr-api:tcp:9000-9000
 
-.PHONY: up test lint bench emulator emulator-stop emulator-flags clean
+.PHONY: up up-multi pulumi-cli test lint bench emulator emulator-stop emulator-flags clean
 
 $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,18 +23,30 @@ $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-up:
+pulumi-cli:
 	@command -v pulumi >/dev/null 2>&1 || { \
 	  echo "make up needs the Pulumi CLI (this README was written for v$(PULUMI_VERSION)) and none is on PATH." >&2; \
 	  echo "Install it: curl -fsSL https://get.pulumi.com | sh   (or: brew install pulumi), then run make up again." >&2; \
 	  exit 1; }
-	@$(MAKE) --no-print-directory $(VENV)/.installed emulator
+
+# $(call pulumi-up,PROJECT_DIR): the dev stack of that project against the emulator, state in .pulumi-state/.
+define pulumi-up
 	@mkdir -p .pulumi-state
 	@export PULUMI_BACKEND_URL="file://$(CURDIR)/.pulumi-state" PULUMI_CONFIG_PASSPHRASE=demo \
 	  ALIBABA_CLOUD_ACCESS_KEY_ID=$(DEMO_KEY_ID) ALIBABA_CLOUD_ACCESS_KEY_SECRET=$(DEMO_KEY_SECRET) \
-	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; \
+	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; cd $(1) && \
 	  pulumi stack select dev --create --non-interactive && pulumi up --stack dev --yes --non-interactive
 	@echo "The emulator is still running (pid $$(cat $(STATE_DIR)/pid)); stop it with: make emulator-stop"
+endef
+
+up: pulumi-cli
+	@$(MAKE) --no-print-directory $(VENV)/.installed emulator
+	$(call pulumi-up,$(CURDIR))
+
+# The second example: several listeners of one accelerator from the dev stack's list.
+up-multi: pulumi-cli
+	@$(MAKE) --no-print-directory $(VENV)/.installed emulator
+	$(call pulumi-up,$(CURDIR)/examples/multi_listener)
 
 # Start the emulator in the background (idempotent) and wait for its ready line.
 emulator: $(VENV)/.installed
