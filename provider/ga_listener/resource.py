@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the client is imported on the first API call: a preview nev
 __all__ = ["Listener", "ListenerArgs", "ListenerProvider"]
 
 PROVIDER_KEY = "__provider"
+PROVIDER_MAX_ATTEMPTS = 8
 UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 #: Properties that only the provider sets; the resource passes them as None so they exist as attributes.
 OUTPUT_ONLY = (
@@ -106,7 +107,7 @@ class ListenerProvider(ResourceProvider):
             _log_to_stderr(settings.log_level)
 
     def _operations(self) -> ListenerOperations:
-        from ga_listener.client import GaClient
+        from ga_listener.client import GaClient, RetryPolicy
         from ga_listener.credentials import resolve_credentials
 
         if self in _CONFIG_ERRORS:
@@ -116,8 +117,11 @@ class ListenerProvider(ResourceProvider):
             client = _CLIENTS.get(settings)
             if client is None:
                 credentials = resolve_credentials(config=dict(settings.credential_config))
+                # More attempts than a library default: an infrastructure run would rather wait out a bad minute
+                # of throttling or dropped connections than fail (every write carries its ClientToken).
                 client = GaClient(
-                    settings.endpoint, credentials=credentials, signature_version=settings.signature_version
+                    settings.endpoint, credentials=credentials, signature_version=settings.signature_version,
+                    retry=RetryPolicy(max_attempts=PROVIDER_MAX_ATTEMPTS),
                 )
                 _CLIENTS[settings] = client
         return ListenerOperations(client, wait_timeout=settings.wait_timeout)

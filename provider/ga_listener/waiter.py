@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ga_listener.errors import ClientSideError
+from ga_listener.errors import ClientSideError, DeadlineExceededError, GaListenerError
+from ga_listener.retry import DEFAULT_CHECKS
 
 __all__ = ["PollSchedule", "WaitTimeoutError", "wait_until_active"]
 
@@ -68,24 +69,37 @@ def wait_until_active(
 ) -> Mapping[str, Any]:
     """Poll until the listener's State is ``active``; return that DescribeListener answer.
 
-    Raises :class:`WaitTimeoutError` naming the last state seen when ``timeout`` seconds pass, and lets API
-    errors through (a listener that vanished raises ListenerNotFoundError).
+    A poll that fails the way a retry would cure (throttled, server error, lost connection, even after the
+    client's own retries) is just a poll without an answer: the wait goes on until its deadline. Raises
+    :class:`WaitTimeoutError` naming the last state seen when ``timeout`` seconds pass, and lets other errors
+    through (a listener that vanished raises ListenerNotFoundError).
     """
     stats = stats if stats is not None else WaitStats()
     start = clock()
-    last_state = "unknown"
+    last_state, last_error = "unknown", ""
     while True:
         waited = clock() - start
         remaining = timeout - waited
         if remaining <= 0:
             raise WaitTimeoutError(
                 f"listener {listener_id} is still '{last_state}' after waiting {timeout:g} s for it to become "
-                "active; raise ga-listener:waitTimeout or check the listener in the console"
+                f"active{last_error}; raise ga-listener:waitTimeout or check the listener in the console"
             )
         sleep(min(schedule.gap(waited, random()), remaining))
-        body = client.describe_listener(listener_id)
         stats.polls += 1
-        stats.seconds = clock() - start
-        last_state = str(body.get("State", "unknown")).lower()
+        try:
+            body = client.describe_listener(listener_id)
+        except GaListenerError as error:
+            if not _worth_polling_again(error):
+                raise
+            last_error = f" (the last poll failed: {error})"
+            continue
+        finally:
+            stats.seconds = clock() - start
+        last_state, last_error = str(body.get("State", "unknown")).lower(), ""
         if last_state == "active":
             return body
+
+
+def _worth_polling_again(error: GaListenerError) -> bool:
+    return isinstance(error, DeadlineExceededError) or any(check(error) for check in DEFAULT_CHECKS)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from ga_listener.errors import GaListenerError, ListenerNotFoundError, TransportError
 from ga_listener.waiter import PollSchedule, WaitStats, WaitTimeoutError, wait_until_active
 
 
@@ -64,3 +65,39 @@ def test_gives_up_at_the_deadline_naming_the_last_state() -> None:
         wait_until_active(fake, "lsr-1", timeout=5, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.3)
     assert "ga-listener:waitTimeout" in str(raised.value)
     assert fake.now == pytest.approx(5.0)  # the last poll is at the deadline, not past it
+
+
+class FlakyListener(FakeListener):
+    """Every poll but every ``good_every``-th fails the way a retry cures; one fails for good if asked."""
+
+    def __init__(self, ready_at: float, good_every: int, fatal: GaListenerError | None = None) -> None:
+        super().__init__(ready_at)
+        self.good_every, self.fatal = good_every, fatal
+
+    def describe_listener(self, listener_id: str) -> dict[str, Any]:
+        body = super().describe_listener(listener_id)
+        if self.fatal is not None:
+            raise self.fatal
+        if len(self.polls) % self.good_every:
+            raise TransportError("DescribeListener to http://x: connection failed", endpoint="http://x")
+        return body
+
+
+def test_polls_that_fail_transiently_do_not_end_the_wait() -> None:
+    fake = FlakyListener(2.0, good_every=3)
+    body = wait_until_active(fake, "lsr-1", timeout=600, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.5)
+    assert body["State"] == "active" and len(fake.polls) % 3 == 0
+
+
+def test_the_timeout_names_the_last_failed_poll() -> None:
+    fake = FlakyListener(1e9, good_every=10**9)
+    with pytest.raises(WaitTimeoutError, match="the last poll failed: DescribeListener"):
+        wait_until_active(fake, "lsr-1", timeout=3, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.5)
+
+
+def test_errors_no_retry_cures_end_the_wait_at_once() -> None:
+    gone = ListenerNotFoundError("NotExist.Listener", "The listener does not exist.", "req-1", 400)
+    fake = FlakyListener(1.0, good_every=1, fatal=gone)
+    with pytest.raises(ListenerNotFoundError):
+        wait_until_active(fake, "lsr-1", timeout=600, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.5)
+    assert len(fake.polls) == 1
