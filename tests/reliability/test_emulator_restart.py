@@ -93,8 +93,8 @@ def settle(running: Future[dict[str, Any]]) -> dict[str, Any] | ProviderError:
 def assert_clear_transport_failure(error: ProviderError, url: str) -> None:
     """The outage outlasted the client's retries: one typed line naming the operation, action and endpoint."""
     last = error.last_line
-    assert re.match(r"ga_listener\.[\w.]+Error: update of listener lsr-web failed: DescribeListener ", last), last
-    assert url in last and "connection failed" in last, last
+    assert re.match(r"ga_listener\.[\w.]+Error: update of listener lsr-web failed: ", last), last
+    assert "DescribeListener" in last and url in last and "connection failed" in last, last
 
 
 SCENARIOS = [(signal.SIGKILL, False), (signal.SIGTERM, False), (signal.SIGKILL, True)]
@@ -112,7 +112,7 @@ def test_an_emulator_restart_mid_update_loses_nothing_acknowledged_and_the_rerun
     endpoint; and the engine's re-run of the same update is answered as a replay with the original request id,
     so the change is applied exactly once."""
     engine = Engine(config={"ga-listener:endpoint": emulator.current.url, "alicloud:accessKey": KEY_ID,
-                            "alicloud:secretKey": SECRET, "ga-listener:waitTimeout": "30"})
+                            "alicloud:secretKey": SECRET, "ga-listener:waitTimeout": "6"})
     engine.up("web", FIRST)  # an up with a write, acknowledged before the outage
     first_token = next(iter(applied_writes(emulator.current.calls())))
     recorded = copy.deepcopy(engine.state["web"])
