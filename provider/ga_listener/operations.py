@@ -43,7 +43,7 @@ class ListenerOperationError(GaListenerError):
 class Client(Protocol):
     """The part of :class:`ga_listener.client.GaClient` the operations use."""
 
-    def describe_listener(self, listener_id: str) -> dict[str, Any]: ...
+    def describe_listener(self, listener_id: str, *, deadline: float | None = None) -> dict[str, Any]: ...
 
     def update_listener(
         self, listener_id: str, changes: Mapping[str, Any], *, client_token: str,
@@ -63,6 +63,9 @@ class ListenerOperations:
     stats: WaitStats | None = None
 
     # --- the steps every operation shares -----------------------------------------------------------------
+
+    def _describe(self, listener_id: str) -> Mapping[str, Any]:
+        return self.client.describe_listener(listener_id, deadline=time.monotonic() + self.wait_timeout)
 
     def _wait(self, listener_id: str, deadline: float) -> Mapping[str, Any]:
         remaining = max(deadline - time.monotonic(), 0.001)
@@ -94,7 +97,7 @@ class ListenerOperations:
         so that a retried create snapshots the listener's true original configuration.
         """
         listener_id = config.listener_id
-        found: Mapping[str, Any] = _guard("adopt", listener_id, lambda: self.client.describe_listener(listener_id))
+        found = _guard("adopt", listener_id, lambda: self._describe(listener_id))
         with accelerator_lock(str(found.get("AcceleratorId", ""))):
             body = _guard("adopt", listener_id, lambda: self._active(listener_id, found))
             adopted = plan.live_from_api(body)
@@ -129,7 +132,7 @@ class ListenerOperations:
     def refresh(self, listener_id: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The live listener as outputs, keeping the bookkeeping of ``props``; ``None`` when it is gone."""
         try:
-            body = self.client.describe_listener(listener_id)
+            body = self._describe(listener_id)
         except ListenerNotFoundError:
             return None
         except GaListenerError as error:
@@ -147,7 +150,7 @@ class ListenerOperations:
         if book.on_delete != "restore":
             return
         try:
-            body = self.client.describe_listener(listener_id)
+            body = self._describe(listener_id)
             with accelerator_lock(str(body.get("AcceleratorId", ""))):
                 live = plan.live_from_api(self._active(listener_id, body))  # a fresh read, not a stale one
                 fields = sorted({*book.managed, *book.touched})

@@ -26,8 +26,8 @@ class WaitTimeoutError(ClientSideError):
 class Describer(Protocol):
     """What the waiter needs of a client."""
 
-    def describe_listener(self, listener_id: str) -> dict[str, Any]:
-        """Return the DescribeListener answer."""
+    def describe_listener(self, listener_id: str, *, deadline: float | None = None) -> dict[str, Any]:
+        """Return the DescribeListener answer, giving up (retries included) at ``deadline``."""
         ...
 
 
@@ -76,6 +76,7 @@ def wait_until_active(
     """
     stats = stats if stats is not None else WaitStats()
     start = clock()
+    deadline = start + timeout  # also bounds each poll: ``clock`` must be the client's clock (monotonic)
     last_state, last_error = "unknown", ""
     while True:
         waited = clock() - start
@@ -88,11 +89,12 @@ def wait_until_active(
         sleep(min(schedule.gap(waited, random()), remaining))
         stats.polls += 1
         try:
-            body = client.describe_listener(listener_id)
+            body = client.describe_listener(listener_id, deadline=deadline)
         except GaListenerError as error:
             if not _worth_polling_again(error):
                 raise
-            last_error = f" (the last poll failed: {error})"
+            if not (isinstance(error, DeadlineExceededError) and error.attempts == 0):  # not even started
+                last_error = f" (the last poll failed: {error})"
             continue
         finally:
             stats.seconds = clock() - start

@@ -15,14 +15,14 @@ from tests.support.provider_host import Engine, ProviderError
 WEB: dict[str, Any] = {"listener_id": "lsr-web", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}]}
 
 
-def fail_polls_after_the_write(emulator: EmulatorServer, failures: int) -> threading.Thread:
-    """Once the emulator has applied the UpdateListener, make the next requests (the waiter's polls) fail."""
+def stall_the_poll_after_the_write(emulator: EmulatorServer, seconds: float) -> threading.Thread:
+    """Once the emulator has applied the UpdateListener, make the next request (the waiter's first poll) hang."""
 
     def watch() -> None:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if writes(emulator):
-                emulator.faults.enqueue("unavailable", count=failures)
+                emulator.faults.enqueue("slow", delay=seconds)
                 return
             time.sleep(0.005)
 
@@ -40,12 +40,13 @@ def describe(emulator: EmulatorServer) -> Any:
 
 def test_failure_after_the_write_puts_the_adopted_configuration_back(engine: Engine,
                                                                       emulator: EmulatorServer) -> None:
-    watcher = fail_polls_after_the_write(emulator, failures=5)  # the client gives up after 5 attempts
+    engine.config["ga-listener:waitTimeout"] = "1"
+    watcher = stall_the_poll_after_the_write(emulator, seconds=3)  # the wait's deadline passes during the poll
     with pytest.raises(ProviderError) as raised:
         engine.up("web", {**WEB, "client_affinity": "SOURCE_IP", "proxy_protocol": True})
     watcher.join()
     last = raised.value.last_line
-    assert "ServiceUnavailable" in last and "put back" in last
+    assert "after its change was sent" in last and "timed out" in last and "was put back" in last
     sent = [set(c.params) for c in writes(emulator)]
     assert len(sent) == 2 and sent[0] == sent[1]  # the change, then the same fields back
     listener = describe(emulator)

@@ -18,6 +18,7 @@ class FakeListener:
         self.ready_at = ready_at
         self.polls: list[float] = []
         self.sleeps: list[float] = []
+        self.deadlines: list[float | None] = []
 
     def clock(self) -> float:
         return self.now
@@ -26,7 +27,8 @@ class FakeListener:
         self.sleeps.append(seconds)
         self.now += seconds
 
-    def describe_listener(self, listener_id: str) -> dict[str, Any]:
+    def describe_listener(self, listener_id: str, *, deadline: float | None = None) -> dict[str, Any]:
+        self.deadlines.append(deadline)
         self.polls.append(self.now)
         return {"ListenerId": listener_id, "State": "active" if self.now >= self.ready_at else "updating"}
 
@@ -65,6 +67,7 @@ def test_gives_up_at_the_deadline_naming_the_last_state() -> None:
         wait_until_active(fake, "lsr-1", timeout=5, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.3)
     assert "ga-listener:waitTimeout" in str(raised.value)
     assert fake.now == pytest.approx(5.0)  # the last poll is at the deadline, not past it
+    assert set(fake.deadlines) == {5.0}  # and no poll, retries included, may run past it either
 
 
 class FlakyListener(FakeListener):
@@ -74,8 +77,8 @@ class FlakyListener(FakeListener):
         super().__init__(ready_at)
         self.good_every, self.fatal = good_every, fatal
 
-    def describe_listener(self, listener_id: str) -> dict[str, Any]:
-        body = super().describe_listener(listener_id)
+    def describe_listener(self, listener_id: str, *, deadline: float | None = None) -> dict[str, Any]:
+        body = super().describe_listener(listener_id, deadline=deadline)
         if self.fatal is not None:
             raise self.fatal
         if len(self.polls) % self.good_every:
