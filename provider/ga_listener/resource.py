@@ -148,9 +148,8 @@ class ListenerProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Compare the managed properties with the last outputs; a new listener_id means replace."""
         inputs = _user_inputs(news)
-        if is_unknown(inputs.get("listener_id")):
-            return DiffResult(changes=True, replaces=["listener_id"], delete_before_replace=False)
-        if inputs.get("listener_id") != olds.get("listener_id"):
+        listener_id = inputs.get("listener_id")
+        if is_unknown(listener_id) or listener_id != olds.get("listener_id"):  # another listener: replace
             return DiffResult(changes=True, replaces=["listener_id"], delete_before_replace=False)
         if is_unknown(inputs):
             return DiffResult(changes=True, replaces=[], delete_before_replace=False)
@@ -170,9 +169,9 @@ class ListenerProvider(ResourceProvider):
         config = _parse(props)
         return CreateResult(config.listener_id, self._operations().adopt(config))
 
-    def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Send one UpdateListener with exactly what changed, then wait until the listener is active."""
-        return UpdateResult(self._operations().update(_id, _olds, _parse(_news)))
+        return UpdateResult(self._operations().update(id_, olds, _parse(news)))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Read the live listener (refresh, ``Listener.get``); an empty id when it no longer exists."""
@@ -181,9 +180,9 @@ class ListenerProvider(ResourceProvider):
             return ReadResult("", {})
         return ReadResult(id_, outputs, refreshed_inputs(outputs))
 
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Release the listener: ``retain`` leaves it; ``restore`` puts back its adopted configuration."""
-        self._operations().release(_id, _props)
+        self._operations().release(id_, props)
 
 
 @dataclass
