@@ -139,9 +139,9 @@ def import_seconds(module: str) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def import_cost() -> tuple[float, float]:
+def import_cost(ours: str = "ga_listener.client") -> tuple[float, float]:
     """Median import time in milliseconds: (ours, reference); one unmeasured run each compiles bytecode."""
-    modules = ("ga_listener.client", "alibabacloud_ga20191120.client")
+    modules = (ours, "alibabacloud_ga20191120.client")
     for module in modules:
         import_seconds(module)
     mine, theirs = (median_of(IMPORT_SAMPLES, functools.partial(import_seconds, module)) * 1000 for module in modules)
@@ -155,7 +155,8 @@ def rows() -> list[Row]:
         mine, theirs = calls_per_second(version)
         result.append(Row(f"DescribeListener calls/s ({version}, N={CALLS})", mine, theirs, "calls/s", "higher",
                           1.2 if version == "v3" else 1.0, 1.5 if version == "v3" else None, note))
-    mine, theirs = import_cost()
-    result.append(Row("import ga_listener.client vs alibabacloud_ga20191120.client", mine, theirs, "ms", "lower",
-                      0.4, None, f"median of {IMPORT_SAMPLES} fresh processes"))
+    for module, target in (("ga_listener.client", 0.4), ("ga_listener", 0.4)):
+        mine, theirs = import_cost(module)
+        result.append(Row(f"import {module} vs alibabacloud_ga20191120.client", mine, theirs, "ms", "lower",
+                          target, None, f"median of {IMPORT_SAMPLES} fresh processes"))
     return result

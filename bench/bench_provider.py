@@ -37,8 +37,8 @@ def listener_outputs(index: int) -> dict[str, Any]:
     inputs = listener_inputs(index)
     live = {field: plan.canonical(field, inputs.get(field)) for field in plan.API_NAMES}
     live.update(listener_id=inputs["listener_id"], accelerator_id="ga-1", state="active")
-    return plan.build_outputs(live, managed=["protocol", "port_ranges", "name", "client_affinity"],
-                              on_delete="retain", adopted=live, revision=0)
+    managed = ["protocol", "port_ranges", "name", "client_affinity"]
+    return plan.build_outputs(live, plan.Bookkeeping.adopting(managed, "retain", live))
 
 
 def first_check_seconds(provider: str) -> float:
