@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.support.provider_host import ProviderHost, pickled_provider
+
 settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci")
 
@@ -30,3 +32,17 @@ def _scrub_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[ProviderHost]:
+    """One real provider host (``python -m pulumi.dynamic``), configured with no settings, per test module."""
+    with ProviderHost() as started:
+        started.configure({})
+        yield started
+
+
+@pytest.fixture(scope="module")
+def provider() -> str:
+    """The ``__provider`` property exactly as ``pulumi.dynamic.Resource`` pickles ListenerProvider."""
+    return pickled_provider()

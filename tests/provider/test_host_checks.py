@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support.provider_host import PROVIDER_KEY, ProviderHost, pickled_provider, urn_for
+from tests.support.provider_host import PROVIDER_KEY, ProviderHost, urn_for
 
 TCP: dict[str, Any] = {"listener_id": "lsr-1", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}]}
 
 
-@pytest.fixture(scope="module")
-def host() -> Iterator[ProviderHost]:
-    with ProviderHost() as started:
-        started.configure({})
-        yield started
-
-
-@pytest.fixture(scope="module")
-def provider() -> str:
-    return pickled_provider()
 
 
 CASES: list[tuple[dict[str, Any], str]] = [

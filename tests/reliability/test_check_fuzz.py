@@ -29,7 +29,6 @@ from tests.support.provider_host import (
     ProviderHost,
     Secret,
     Unknown,
-    pickled_provider,
     urn_for,
 )
 
@@ -198,16 +197,6 @@ def names_a_location(props: Mapping[str, Any], path: str) -> bool:
     return parent in known and "[" not in field
 
 
-@pytest.fixture(scope="module")
-def host() -> Iterator[ProviderHost]:
-    with ProviderHost() as started:
-        started.configure({})
-        yield started
-
-
-@pytest.fixture(scope="module")
-def provider() -> str:
-    return pickled_provider()
 
 
 @settings(max_examples=EXAMPLES, deadline=None,
