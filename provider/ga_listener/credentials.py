@@ -1,12 +1,13 @@
 """Where the access key comes from: an explicit chain, first match wins.
 
 1. explicit ``Credentials`` given by the caller;
-2. stack config: ``alicloud:accessKey`` / ``alicloud:secretKey`` / ``alicloud:securityToken``;
+2. stack config: ``alicloud:accessKey`` / ``alicloud:secretKey`` / ``alicloud:securityToken``, or else the
+   profile named by ``alicloud:profile`` (stack config, so it beats the environment);
 3. environment: ``ALIBABA_CLOUD_ACCESS_KEY_ID`` / ``ALIBABA_CLOUD_ACCESS_KEY_SECRET`` (or the older
    ``ALICLOUD_ACCESS_KEY`` / ``ALICLOUD_SECRET_KEY``), token ``ALIBABA_CLOUD_SECURITY_TOKEN`` /
    ``ALICLOUD_SECURITY_TOKEN``;
 4. a profile of ``~/.aliyun/config.json`` (the Alibaba Cloud CLI's file) of mode ``AK`` or ``StsToken``: the
-   one named by ``alicloud:profile`` or ``ALIBABA_CLOUD_PROFILE``, else the file's ``current`` profile.
+   one named by ``ALIBABA_CLOUD_PROFILE``, else the file's ``current`` profile.
 
 A token travels with the key pair of its own source: a token in the environment never pairs with a key from
 the stack config. A source that holds only half a key pair is a mistake and raises ``ConfigurationError``
@@ -25,7 +26,7 @@ from ga_listener.errors import ConfigurationError, CredentialsNotFoundError
 
 __all__ = ["Credentials", "default_profile_path", "resolve_credentials"]
 
-# (id variable, secret variable, token variables) in order of preference
+# (id variable, secret variable) in order of preference
 _ENV_PAIRS = (
     ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
     ("ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY"),
@@ -173,7 +174,7 @@ def resolve_credentials(
     environ: Mapping[str, str] | None = None,
     profile_path: Path | None = None,
 ) -> Credentials:
-    """Walk the chain (explicit > stack config > environment > profile file) and return the first match.
+    """Walk the chain (explicit > stack config, its profile included > environment > profile file); first wins.
 
     ``environ`` defaults to ``os.environ`` and ``profile_path`` to ``~/.aliyun/config.json``. Raises
     ``CredentialsNotFoundError`` listing every place looked at (names only, never values), or

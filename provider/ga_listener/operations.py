@@ -20,7 +20,7 @@ from ga_listener import plan
 from ga_listener.errors import ApiError, DeadlineExceededError, GaListenerError, ListenerNotFoundError
 from ga_listener.models import ListenerConfig
 from ga_listener.plan import Bookkeeping
-from ga_listener.waiter import WaitStats, wait_until_active
+from ga_listener.waiter import wait_until_active
 
 __all__ = ["ListenerOperationError", "ListenerOperations"]
 
@@ -60,7 +60,6 @@ class ListenerOperations:
 
     client: Client
     wait_timeout: float
-    stats: WaitStats | None = None
 
     # --- the steps every operation shares -----------------------------------------------------------------
 
@@ -69,7 +68,7 @@ class ListenerOperations:
 
     def _wait(self, listener_id: str, deadline: float) -> Mapping[str, Any]:
         remaining = max(deadline - time.monotonic(), 0.001)
-        return wait_until_active(self.client, listener_id, timeout=remaining, stats=self.stats)
+        return wait_until_active(self.client, listener_id, timeout=remaining)
 
     def _send(self, listener_id: str, params: Mapping[str, Any], token: str, deadline: float) -> None:
         # A listener or accelerator still busy (NotActive / StateError) is retried until the deadline.

@@ -61,9 +61,11 @@ INT_FIELDS = frozenset({"idle_timeout", "request_timeout"})
 
 
 def _int(value: Any) -> int | None:
-    if value is None or value == "":
+    # Tolerant on purpose: a malformed answer from the API must become a visible diff, not a traceback.
+    try:
+        return int(float(value)) if isinstance(value, (int, float, str)) else None
+    except (ValueError, OverflowError):
         return None
-    return int(float(value)) if isinstance(value, (int, float, str)) else None
 
 
 def _bool(value: Any) -> bool | None:
@@ -79,12 +81,13 @@ def _pick(item: Mapping[str, Any], snake: str, api: str) -> Any:
 def _ranges(value: Any) -> list[dict[str, int | None]] | None:
     if value is None:
         return None
-    pairs = {(_int(_pick(r, "from_port", "FromPort")), _int(_pick(r, "to_port", "ToPort"))) for r in value}
+    pairs = {(_int(_pick(r, "from_port", "FromPort")), _int(_pick(r, "to_port", "ToPort")))
+             for r in value if isinstance(r, Mapping)}
     return [{"from_port": f, "to_port": t} for f, t in sorted(pairs, key=lambda p: (p[0] or 0, p[1] or 0))]
 
 
 def _forwarded_for(value: Any) -> dict[str, bool] | None:
-    if value is None:
+    if not isinstance(value, Mapping):
         return None
     flags = {snake: _bool(_pick(value, snake, api)) for snake, api in FORWARDED_FOR_NAMES.items()}
     return {k: v for k, v in flags.items() if v is not None}
@@ -97,7 +100,7 @@ def canonical(field: str, value: Any) -> Any:
     if field in RANGE_FIELDS:
         return _ranges(value)
     if field == "certificates":
-        return [{"id": i} for i in sorted({str(_pick(c, "id", "Id")) for c in value})]
+        return [{"id": i} for i in sorted({str(_pick(c, "id", "Id")) for c in value if isinstance(c, Mapping)})]
     if field == "forwarded_for_config":
         return _forwarded_for(value)
     if field in INT_FIELDS:

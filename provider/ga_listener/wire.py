@@ -37,6 +37,7 @@ _TOKEN_PATTERNS = (re.compile(r"(SecurityToken=)[^&\s\"']*"),
 
 
 def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1): the only hosts plain http may reach."""
     import ipaddress  # only endpoint checks need it
 
     try:
@@ -98,6 +99,7 @@ def parse_body(body: bytes, scrub: Callable[[str], str]) -> tuple[dict[str, Any]
 
 
 def mask_tokens(text: str) -> str:
+    """``text`` with any STS token in a v1 query, a v1 string-to-sign or a v3 header replaced by ``***``."""
     for pattern in _TOKEN_PATTERNS:
         text = pattern.sub(r"\1***", text)
     return text

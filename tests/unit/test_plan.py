@@ -126,3 +126,12 @@ def test_canonical_is_idempotent(seed: int) -> None:
     for field, value in live.items():
         if field in plan.API_NAMES:
             assert plan.canonical(field, value) == value
+
+
+def test_a_malformed_api_answer_normalises_without_raising() -> None:
+    body = {**DESCRIBE, "PortRanges": [{"FromPort": "x", "ToPort": None}, "junk"], "IdleTimeout": "1e999",
+            "Certificates": ["c-1"], "XForwardedForConfig": "on"}
+    live = plan.live_from_api(body)
+    assert live["port_ranges"] == [{"from_port": None, "to_port": None}]
+    assert (live["idle_timeout"], live["certificates"], live["forwarded_for_config"]) == (None, [], None)
+    assert plan.changed_fields(desired(), live) == ["port_ranges"]  # shows as a diff instead
