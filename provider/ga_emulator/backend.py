@@ -198,12 +198,11 @@ class Backend:
         with self._lock:
             now = self._begin()
             record = self._require_listener(str(values["ListenerId"]), now)
-            if "AcceleratorId" in values:
-                self._require_accelerator(str(values["AcceleratorId"]))
-                if values["AcceleratorId"] != record.accelerator_id:
-                    raise NOT_EXIST_LISTENER.error(
-                        f"ListenerId {record.listener_id} is not a listener of {values['AcceleratorId']}."
-                    )
+            self._require_accelerator(str(values["AcceleratorId"]))  # a required parameter (see params.py)
+            if values["AcceleratorId"] != record.accelerator_id:
+                raise NOT_EXIST_LISTENER.error(
+                    f"ListenerId {record.listener_id} is not a listener of {values['AcceleratorId']}."
+                )
             replay = self._replay("DeleteListener", values)
             if replay is not None:
                 return replay
