@@ -81,12 +81,25 @@ POOL_SIZE = 8  # the provider host calls one client from 4 threads; leave headro
 _PAYLOAD = {"DescribeListener": "ListenerId", "CreateListener": "ListenerId", "ListListeners": "Listeners"}
 _ENVELOPE = frozenset({"RequestId", "Code", "Message", "HostId", "Recommend"})
 _SUCCESS_CODES = frozenset({"200", "OK", "Success"})
-_MIN_SCRUB = 8  # shorter strings are no usable credential and would mangle unrelated text
+# Shorter strings are no usable credential (real secrets are 30 characters) and would mangle unrelated text;
+# so a secret under 8 characters is never scrubbed from what a server echoes.
+_MIN_SCRUB = 8
 Failure = ApiError | ResponseError | TransportError  # what one attempt can fail with
 
 
 def _token() -> str:
     return os.urandom(16).hex()
+
+
+def _header(response: requests.Response, name: str) -> str | None:
+    """A header as text: http.client decodes headers as latin-1, so UTF-8 bytes are decoded again."""
+    value = response.headers.get(name)
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
 
 
 # --- the client -------------------------------------------------------------------------------------------
@@ -296,7 +309,8 @@ class GaClient:
         raise failure  # outside the except block, so the requests error (and its URL) is not chained
 
     def _decode(self, action: str, response: requests.Response) -> dict[str, Any]:
-        status, request_id = response.status_code, response.headers.get("x-acs-request-id")
+        # Everything the server says is scrubbed: a hostile or broken server may echo what we signed with.
+        status, request_id = response.status_code, self._scrub_opt(_header(response, "x-acs-request-id"))
         data, problem = parse_body(response.content, self._scrub)
         error: Failure | None = None
         if data is None:
@@ -308,10 +322,9 @@ class GaClient:
             if failed and not code:
                 error = self._response_error(action, status, request_id, "a JSON body without an error Code")
             elif failed:
-                recommend = self._scrub(str(data["Recommend"])) if data.get("Recommend") else None
-                error = api_error_from(str(code), self._scrub(str(data.get("Message") or "")),
-                                       str(data.get("RequestId") or request_id or "") or None, status, action,
-                                       recommend=recommend)
+                error = api_error_from(self._scrub(str(code)), self._scrub(str(data.get("Message") or "")),
+                                       self._scrub_opt(data.get("RequestId")) or request_id, status, action,
+                                       recommend=self._scrub_opt(data.get("Recommend")))
             elif action in _PAYLOAD and _PAYLOAD[action] not in data:
                 error = self._response_error(action, status, request_id, f"a body without {_PAYLOAD[action]}")
         if error is None and data is not None:
@@ -390,6 +403,9 @@ class GaClient:
         for hidden in self._hidden:
             text = text.replace(hidden, "***")
         return text
+
+    def _scrub_opt(self, value: Any) -> str | None:
+        return self._scrub(str(value)) if value else None
 
     def _scrub_log(self, text: str) -> str:
         return self._scrub(mask_tokens(text))

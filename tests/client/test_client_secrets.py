@@ -44,6 +44,10 @@ HOSTILE_STEPS = [
     answer(200, raw=f"not json {TOKEN} {SECRET}".encode()),
     answer(200, raw=("{" + json.dumps(SECRET)).encode()),
     answer(200, raw=("x" * 50 + SECRET).encode()),  # cut short inside the secret
+    answer(503, body={"RequestId": SECRET, "Code": f"Internal{TOKEN}", "Message": "m"}),
+    answer(400, body={"Code": "InvalidParameter", "Message": "m"},
+           headers={"Content-Type": "application/json", "x-acs-request-id": TOKEN}),
+    answer(200, raw=b"", headers={"x-acs-request-id": SECRET}),
 ]
 
 
