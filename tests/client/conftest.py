@@ -1,8 +1,8 @@
-"""Fixtures of the client tests: a clean environment, a scripted loopback server and client factories."""
+"""Fixtures of the client tests: a scripted loopback server and client factories (the root conftest scrubs
+the environment)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,14 +14,6 @@ from tests.client.scripted_server import FakeClock, ScriptedServer
 KEY_ID = "test-key-id-0001"
 SECRET = "S3cr3t/+=&*~ Ünïcødé-秘密-🔑"
 TOKEN = "STS.T0k3n/+==sessi0n&x y~*"
-
-
-@pytest.fixture(autouse=True)
-def _no_cloud_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test ever sees the developer's ALIBABA_CLOUD_* / ALICLOUD_* variables (or a real proxy)."""
-    for name in list(os.environ):
-        if name.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "GA_LISTENER_")):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import pytest
 
+from ga_emulator.server import EmulatorServer
 from ga_listener.client import GaClient, RetryPolicy
 from ga_listener.errors import (
     AuthenticationError,
@@ -21,10 +21,6 @@ from ga_listener.errors import (
     PortConflictError,
 )
 from tests.client.conftest import KEY_ID, SECRET, TOKEN
-
-emulator_server = pytest.importorskip("ga_emulator.server")
-if TYPE_CHECKING:
-    from ga_emulator.server import EmulatorServer
 
 STS_ID, STS_SECRET = "sts-key-id", "sts-secret-value"
 TRANSITION = 5.0
@@ -52,7 +48,7 @@ def clock() -> SharedClock:
 
 @pytest.fixture
 def emulator(clock: SharedClock) -> Iterator[EmulatorServer]:
-    server = emulator_server.EmulatorServer(
+    server = EmulatorServer(
         credentials=[(KEY_ID, SECRET, None), (STS_ID, STS_SECRET, TOKEN)],
         transition_seconds=TRANSITION,
         clock=clock,

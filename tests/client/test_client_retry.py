@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from ga_listener import client as client_module
 from ga_listener.client import GaClient, RetryPolicy, is_connection_error, is_server_error, is_throttled
 from ga_listener.errors import (
+    ApiError,
     AuthenticationError,
+    ConfigurationError,
     DeadlineExceededError,
     ListenerNotActiveError,
     ResponseError,
@@ -79,7 +81,7 @@ def test_the_client_module_exports() -> None:
 
 
 def test_a_bad_policy_is_refused() -> None:
-    with pytest.raises(Exception, match="max_attempts"):
+    with pytest.raises(ConfigurationError, match="max_attempts"):
         RetryPolicy(max_attempts=0)
 
 
@@ -148,7 +150,7 @@ def test_a_non_retryable_error_makes_exactly_one_request(
     server: ScriptedServer, make_client: MakeClient, fake_clock: FakeClock, code: str, status: int
 ) -> None:
     server.default = api_error(code, status)
-    with pytest.raises(Exception, match=code.replace(".", r"\.")):
+    with pytest.raises(ApiError, match=code.replace(".", r"\.")):
         make_client().call("UpdateListener", {"ListenerId": "lsr-1"})
     assert len(server.requests) == 1
     assert fake_clock.sleeps == []

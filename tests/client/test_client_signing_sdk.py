@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
+from alibabacloud_tea_openapi.utils import Utils
+from darabonba.request import DaraRequest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ga_listener import signing
 
-utils = pytest.importorskip("alibabacloud_tea_openapi.utils")
-dara_request = pytest.importorskip("darabonba.request")
-SdkUtils = utils.Utils
+SdkUtils = Utils
 
 # GA parameter names: letters and digits, dotted and 1-based indexed (PortRanges.10.FromPort).
 KEYS = st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,11}(\.([1-9][0-9]{0,2}|[A-Za-z]{1,8})){0,3}", fullmatch=True)
@@ -56,7 +55,7 @@ def test_sign_v1_output_verifies_with_the_sdk(
 def _sdk_authorization(
     method: str, query: dict[str, str], headers: dict[str, str], *, body: bytes, ak: str, secret: str
 ) -> str:
-    request = dara_request.DaraRequest()
+    request = DaraRequest()
     request.method, request.pathname, request.query, request.headers = method, "/", dict(query), dict(headers)
     return str(SdkUtils.get_authorization(request, "ACS3-HMAC-SHA256", signing.sha256_hex(body), ak, secret))
 

@@ -232,8 +232,8 @@ def test_a_target_that_is_not_a_path(server: EmulatorServer) -> None:
     assert (status, body["Code"]) == (404, "InvalidAction.NotFound")
 
 
-@pytest.mark.parametrize("version", ["v1", "v3"])
-def test_a_signature_mismatch_never_shows_the_sts_token(version: str) -> None:
+def test_a_signature_mismatch_never_shows_the_sts_token() -> None:
+    version = "v1"  # only v1's echoed string-to-sign holds the token (v3's holds a hash)
     token = "CAIS+tok/EN=secret-part-of-the-token"
     with EmulatorServer(credentials=[("sts-id", "sts-secret", token)], transition_seconds=0.1) as sts_server:
         status, body = RawClient(sts_server, "sts-id", "wrong-secret", token).request(

@@ -117,11 +117,11 @@ def test_admin_endpoints_are_never_faulted_nor_recorded(emulator: EmulatorServer
 
 
 def test_calls_endpoint_lists_and_clears(emulator: EmulatorServer) -> None:
-    RawClient(emulator).request("v1", "DescribeListener", DESCRIBE)
+    _, answered = RawClient(emulator).request("v1", "DescribeListener", DESCRIBE)
     status, calls = admin(emulator, "GET", "/_emulator/calls")
     assert status == 200
     assert calls == [{
-        "action": "DescribeListener", "params": {"ListenerId": "lsr-demo"}, "request_id": calls[0]["request_id"],
+        "action": "DescribeListener", "params": {"ListenerId": "lsr-demo"}, "request_id": answered["RequestId"],
         "http_status": 200, "code": None, "fault": None, "replayed": False, "signature_version": "v1",
     }]  # fmt: skip
     assert admin(emulator, "DELETE", "/_emulator/calls") == (200, {"Cleared": 1})

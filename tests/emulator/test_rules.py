@@ -188,7 +188,25 @@ def test_accepted(call: tuple[str, dict[str, Any]]) -> None:
     server = EmulatorServer(credentials=CREDENTIALS, accelerators=["ga-r"], listeners=SEEDS, transition_seconds=0)
     with server:
         action, params = call
-        body = sdk_call(official_client(server), action, params)
-        assert body["RequestId"]
+        client = official_client(server)
+        body = sdk_call(client, action, params)
         [record] = server.calls
         assert (record.http_status, record.code) == (200, None)
+        listener_id = body["ListenerId"] if action == "CreateListener" else params["ListenerId"]
+        described = sdk_call(client, "DescribeListener", {"ListenerId": listener_id})
+        for key, sent in params.items():  # the change really took effect, as the SDK reads it back
+            if key in ("ListenerId", "AcceleratorId", "ClientToken"):
+                continue
+            if isinstance(sent, dict):  # a partial object: the flags sent were set, the others kept
+                assert {k: comparable(described[key][k]) for k in sent} == comparable(sent), key
+            else:
+                assert comparable(described[key]) == comparable(sent), key
+
+
+def comparable(value: Any) -> Any:
+    """A sent or described value in one form: text folded to lower case, lists as sets, dicts by their keys."""
+    if isinstance(value, list):
+        return {tuple(sorted((k, comparable(v)) for k, v in item.items() if k != "Type")) for item in value}
+    if isinstance(value, dict):
+        return {k: comparable(v) for k, v in value.items()}
+    return str(value).lower()

@@ -79,12 +79,13 @@ def test_readers_never_see_a_half_written_file(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     backend = Backend(transition_seconds=0.0, state_path=state)
     backend.seed_listener(ListenerSeed.parse("ga-demo:lsr-demo:tcp:80-80"))
-    stop, failures = threading.Event(), []
+    stop, failures, reads = threading.Event(), [], [0]
 
     def read() -> None:
         while not stop.is_set():
             try:
                 json.loads(state.read_text())
+                reads[0] += 1
             except ValueError as error:  # pragma: no cover - what the test exists to catch
                 failures.append(error)
 
@@ -96,7 +97,7 @@ def test_readers_never_see_a_half_written_file(tmp_path: Path) -> None:
     finally:
         stop.set()
         reader.join()
-    assert failures == []
+    assert failures == [] and reads[0] > 0  # the reader really ran while the file was rewritten
     assert sorted(path.name for path in tmp_path.iterdir()) == ["state.json"]  # no temp file left behind
     assert json.loads(state.read_text())["Listeners"][0]["Config"]["Name"] == "n149"
 
