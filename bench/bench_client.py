@@ -139,9 +139,9 @@ def import_seconds(module: str) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def import_cost(ours: str = "ga_listener.client") -> tuple[float, float]:
+def import_cost(module_of_ours: str = "ga_listener.client") -> tuple[float, float]:
     """Median import time in milliseconds: (ours, reference); one unmeasured run each compiles bytecode."""
-    modules = (ours, "alibabacloud_ga20191120.client")
+    modules = (module_of_ours, "alibabacloud_ga20191120.client")
     for module in modules:
         import_seconds(module)
     mine, theirs = (median_of(IMPORT_SAMPLES, functools.partial(import_seconds, module)) * 1000 for module in modules)
