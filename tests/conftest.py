@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -19,19 +18,17 @@ SCRUBBED_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "GA_LISTENER_", "PULUMI_CONF
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
-@pytest.fixture(autouse=True)
-def _scrub_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith(SCRUBBED_PREFIXES) or name in PROXY_VARIABLES:
-            monkeypatch.delenv(name)
-    # An empty home: ~/.aliyun/config.json of the developer is never read.
-    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
-    yield
-
-
-@pytest.fixture(scope="session")
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+@pytest.fixture(scope="session", autouse=True)
+def _scrub_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # Session scope: set up before any module-scoped fixture, so hosts and emulators started once per module
+    # inherit the scrubbed environment too (tests still change it per test with their own monkeypatch).
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith(SCRUBBED_PREFIXES) or name in PROXY_VARIABLES:
+                patch.delenv(name)
+        # An empty home: ~/.aliyun/config.json of the developer is never read.
+        patch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+        yield
 
 
 @pytest.fixture(scope="module")

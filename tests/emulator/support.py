@@ -10,29 +10,24 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from alibabacloud_ga20191120 import models
 from alibabacloud_ga20191120.client import Client
-from alibabacloud_tea_openapi.utils_models import Config, OpenApiRequest, Params
+from alibabacloud_tea_openapi.utils_models import OpenApiRequest, Params
 from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException
 
 from ga_emulator import EmulatorServer
 from ga_listener import signing
+from tests.support import peers
+from tests.support.peers import HasUrl
 
 DEMO_ID, DEMO_SECRET = "ga-demo-key-id", "ga-demo-key-secret"
 STS_ID, STS_SECRET, STS_TOKEN = "sts-key-id", "sts-key-secret", "sts-token:with:colons"
 CREDENTIALS = [(DEMO_ID, DEMO_SECRET, None), (STS_ID, STS_SECRET, STS_TOKEN)]
 VERSION = "2019-11-20"
-
-
-class HasUrl(Protocol):
-    """An emulator, in-process or a subprocess: anything with its ``http://HOST:PORT`` url."""
-
-    @property
-    def url(self) -> str: ...
 
 
 def official_client(
@@ -43,21 +38,8 @@ def official_client(
     secret: str = DEMO_SECRET,
     token: str | None = None,
 ) -> Client:
-    """The official SDK client, unchanged, pointed at the emulator.
-
-    ``v3`` is the SDK's default (ACS3-HMAC-SHA256 via ``do_request``); ``v1`` sets the tea-openapi option
-    ``signature_algorithm="v2"``, which routes RPC calls through ``do_rpcrequest`` (HMAC-SHA1 ``Signature``).
-    """
-    config = Config(
-        access_key_id=key_id,
-        access_key_secret=secret,
-        security_token=token,
-        endpoint=urlsplit(emulator.url).netloc,
-        protocol="http",
-        region_id="cn-hangzhou",
-        signature_algorithm="v2" if signature_version == "v1" else None,
-    )
-    return Client(config)
+    """The official SDK client pointed at the emulator, with the demo key pair unless told otherwise."""
+    return peers.official_client(emulator, signature_version, key_id=key_id, secret=secret, token=token)
 
 
 def _snake(action: str) -> str:

@@ -23,24 +23,11 @@ import pytest
 import yaml
 
 from ga_listener.resource import ListenerProvider
+from tests.support.mocks import RecordingMocks
 from tests.support.provider_host import PROVIDER_KEY, SIG_KEY, Engine
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_KEY = ("ga-demo-key-id", "ga-demo-key-secret")  # what make up exports (see Makefile)
-
-
-class RecordingMocks(pulumi.runtime.Mocks):
-    """Answers registrations like a successful deployment and records what the program registered."""
-
-    def __init__(self) -> None:
-        self.resources: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(args)
-        return f"{args.name}-id", {**args.inputs, "state": "active"}
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
 
 
 def stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
@@ -59,30 +46,32 @@ def run_program(project_dir: Path, program: Path, stack: str) -> tuple[Recording
 
 
 def provider_of(inputs: dict[str, Any]) -> Any:
-    captured = inputs[PROVIDER_KEY]
-    if isinstance(captured, dict):  # marshalled as a secret
-        assert captured[SIG_KEY]
-        captured = captured["value"]
-    return dill.loads(base64.b64decode(captured))
+    captured = inputs[PROVIDER_KEY]  # pulumi.dynamic.Resource always marks the pickled provider secret
+    assert isinstance(captured, dict) and captured[SIG_KEY]
+    return dill.loads(base64.b64decode(captured["value"]))
 
 
-@pytest.fixture
-def make_up_emulator(tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def make_up_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The emulator with the Makefile's own flags (only the port differs: 0, so tests never collide)."""
     flags = subprocess.run(["make", "-s", "-C", str(ROOT), "emulator-flags"], check=True, capture_output=True,
                            text=True).stdout.split()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ga_emulator", "--port", "0", "--state", str(tmp_path / "state.json"),
-         "--transition-seconds", "0.2", *flags],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    assert process.stdout is not None
-    ready = process.stdout.readline().strip()
-    match = re.fullmatch(r"ga-emulator listening on (http://127\.0\.0\.1:\d+)", ready)
-    assert match, ready
-    yield match.group(1)
-    process.terminate()
-    process.wait(timeout=10)
+    folder = tmp_path_factory.mktemp("make-up")
+    with (folder / "emulator.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ga_emulator", "--port", "0", "--state", str(folder / "state.json"),
+             "--transition-seconds", "0.2", *flags],
+            stdout=subprocess.PIPE, stderr=log, text=True,
+        )
+        try:
+            assert process.stdout is not None
+            ready = process.stdout.readline().strip()
+            match = re.fullmatch(r"ga-emulator listening on (http://127\.0\.0\.1:\d+)", ready)
+            assert match, f"{ready!r}; see {folder / 'emulator.log'}"
+            yield match.group(1)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def drive(inputs_by_name: dict[str, dict[str, Any]], config: dict[str, Any], url: str) -> Engine:

@@ -8,7 +8,7 @@ import pulumi
 import pytest
 
 from ga_listener import Listener, ListenerArgs
-from tests.programs.test_examples import RecordingMocks
+from tests.support.mocks import RecordingMocks
 
 RANGES = [{"from_port": 80, "to_port": 80}]
 
@@ -33,7 +33,7 @@ def test_keyword_arguments_register_the_type_token_and_inputs() -> None:
     assert resource.typ == "pulumi-python:dynamic/alicloud-ga:Listener"
     assert resource.inputs["listener_id"] == "lsr-1" and resource.inputs["on_delete"] == "retain"
     assert "name" not in resource.inputs  # unset: unmanaged, not sent
-    assert seen == {"state": "active", "port_ranges": RANGES, "listener_id": "lsr-1"}
+    assert seen == {"state": "state-of-web", "port_ranges": RANGES, "listener_id": "lsr-1"}
 
 
 def test_typed_args_with_keywords_winning() -> None:

@@ -23,10 +23,5 @@ def emulator() -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def engine(emulator: EmulatorServer) -> Engine:
-    return Engine(config={
-        "ga-listener:endpoint": emulator.url,
-        "alicloud:accessKey": KEY_ID,
-        "alicloud:secretKey": SECRET,
-        "ga-listener:waitTimeout": "30",
-    })
+    return Engine.for_endpoint(emulator.url, KEY_ID, SECRET)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support import peers
+
 KEY_ID = "test-key-id"
 SECRET = "test-secret-Qx7-do-not-leak"
 TRANSITION = 0.3
@@ -27,12 +29,12 @@ def writes(emulator: Any, action: str = "UpdateListener") -> list[Any]:
 
 def official_client(emulator: Any) -> Any:
     """Alibaba's official SDK client pointed at the emulator: an independent peer for out-of-band changes."""
-    from alibabacloud_ga20191120.client import Client
-    from alibabacloud_tea_openapi import models as open_api_models
+    return peers.official_client(emulator, key_id=KEY_ID, secret=SECRET)
 
-    host = emulator.url.removeprefix("http://")
-    return Client(open_api_models.Config(access_key_id=KEY_ID, access_key_secret=SECRET, endpoint=host,
-                                         protocol="http"))
+
+def live(emulator: Any, listener_id: str) -> Any:
+    """The listener as the official SDK sees it (an independent reading of the emulator)."""
+    return peers.describe(emulator, listener_id, key_id=KEY_ID, secret=SECRET)
 
 
 def delete_out_of_band(emulator: Any, accelerator_id: str, listener_id: str, timeout: float = 10.0) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ga_emulator.server import EmulatorServer
-from tests.provider.helpers import official_client, writes
+from tests.provider.helpers import live, writes
 from tests.support.provider_host import Engine, ProviderError
 
 WEB: dict[str, Any] = {"listener_id": "lsr-web", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}]}
@@ -31,13 +31,6 @@ def stall_the_poll_after_the_write(emulator: EmulatorServer, seconds: float) -> 
     return watcher
 
 
-def describe(emulator: EmulatorServer) -> Any:
-    from alibabacloud_ga20191120 import models
-
-    request = models.DescribeListenerRequest(region_id="cn-hangzhou", listener_id="lsr-web")
-    return official_client(emulator).describe_listener(request).body
-
-
 def test_failure_after_the_write_puts_the_adopted_configuration_back(engine: Engine,
                                                                       emulator: EmulatorServer) -> None:
     engine.config["ga-listener:waitTimeout"] = "1"
@@ -49,14 +42,14 @@ def test_failure_after_the_write_puts_the_adopted_configuration_back(engine: Eng
     assert "after its change was sent" in last and "timed out" in last and "was put back" in last
     sent = [set(c.params) for c in writes(emulator)]
     assert len(sent) == 2 and sent[0] == sent[1]  # the change, then the same fields back
-    listener = describe(emulator)
+    listener = live(emulator, "lsr-web")
     assert (listener.client_affinity, listener.proxy_protocol, listener.state) == ("NONE", False, "active")
     assert "web" not in engine.state
 
     # The same up again: it snapshots the true original and really applies the change (no token replay).
     engine.up("web", {**WEB, "client_affinity": "SOURCE_IP", "proxy_protocol": True})
     assert engine.state["web"].outputs["adopted"]["client_affinity"] == "NONE"
-    listener = describe(emulator)
+    listener = live(emulator, "lsr-web")
     assert (listener.client_affinity, listener.proxy_protocol) == ("SOURCE_IP", True)
     assert not [c for c in emulator.calls.of("UpdateListener") if c.replayed]
 

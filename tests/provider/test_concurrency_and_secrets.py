@@ -1,17 +1,15 @@
-"""Many listeners of one accelerator at once through one host; and no credential anywhere it must not be."""
+"""Many listeners of one accelerator at once through one host; and no secret in the debug log.
+
+(The full secret scan of a lifecycle, errors included, is tests/reliability/test_secrets.py.)"""
 
 from __future__ import annotations
 
-import base64
-import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
-
 from ga_emulator.server import EmulatorServer
 from tests.provider.helpers import SECRET, writes
-from tests.support.provider_host import PROVIDER_KEY, Engine, ProviderError, urn_for
+from tests.support.provider_host import PROVIDER_KEY, Engine, urn_for
 
 GA1 = {"lsr-a": 7001, "lsr-b": 7002, "lsr-c": 7003, "lsr-d": 7004, "lsr-api": 9000}
 
@@ -44,31 +42,11 @@ def test_concurrent_updates_on_one_accelerator_all_succeed(engine: Engine, emula
     assert not [c for c in emulator.calls if c.code == "StateError.Accelerator"]  # serialized, not retried
 
 
-def test_no_credential_in_pickle_outputs_or_errors(engine: Engine, emulator: EmulatorServer) -> None:
-    texts: list[str] = [base64.b64decode(engine.provider).decode("latin-1")]
-    engine.up("web", inputs("lsr-web", 80, "web") | {"on_delete": "restore"})
-    engine.up("web", inputs("lsr-web", 81, "web2") | {"on_delete": "restore"})
-    texts.append(json.dumps(engine.state["web"].outputs))
-    texts.append(json.dumps(engine.state["web"].inputs))
-    engine.refresh("web")
-    texts.append(json.dumps(engine.state["web"].outputs))
-    with pytest.raises(ProviderError) as conflict:
-        engine.up("web", inputs("lsr-web", 9000, "web"))  # lsr-api holds 9000
-    texts.append(conflict.value.details)
-    engine.config["alicloud:secretKey"] = SECRET + "-wrong"
-    with pytest.raises(ProviderError) as auth:
-        engine.up("web", inputs("lsr-web", 82, "web"))
-    texts.append(auth.value.details)
-    assert "SignatureDoesNotMatch" in auth.value.last_line
-    engine.destroy("web")
-    for text in texts:
-        assert SECRET not in text
-
-
 def test_debug_log_shows_signing_but_never_the_secret(engine: Engine, emulator: EmulatorServer) -> None:
     engine.config["ga-listener:logLevel"] = "debug"
     with engine.host() as host:
         engine.up("web", inputs("lsr-web", 80, "logged"), host=host)
         printed = host.output()
     assert "string to sign" in printed and "UpdateListener" in printed
-    assert SECRET not in printed
+    leaked = SECRET in printed  # computed apart, so a failure report cannot print the secret it found
+    assert not leaked, "the secret is in the host's output"

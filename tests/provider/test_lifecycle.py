@@ -8,19 +8,11 @@ from typing import Any
 import pytest
 
 from ga_emulator.server import EmulatorServer
-from tests.provider.helpers import delete_out_of_band, official_client, writes
+from tests.provider.helpers import delete_out_of_band, live, official_client, writes
 from tests.support.provider_host import Engine, ProviderError, Unknown, urn_for
 
 WEB: dict[str, Any] = {"listener_id": "lsr-web", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}]}
 COMMON_PARAMS = {"ListenerId", "ClientToken", "RegionId"}
-
-
-def live(emulator: EmulatorServer, listener_id: str) -> Any:
-    """The listener as the official SDK sees it (an independent reading of the emulator)."""
-    from alibabacloud_ga20191120 import models
-
-    request = models.DescribeListenerRequest(region_id="cn-hangzhou", listener_id=listener_id)
-    return official_client(emulator).describe_listener(request).body
 
 
 def wait_active(emulator: EmulatorServer, listener_id: str) -> None:

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from ga_emulator.api import CallRecord
 
@@ -106,21 +105,6 @@ def first_index(records: Sequence[CallRecord], match: Callable[[CallRecord], boo
 
 def is_applied_update(record: CallRecord) -> bool:
     return record.action == "UpdateListener" and record.http_status == 200 and not record.replayed
-
-
-# --- an independent reader ----------------------------------------------------------------------------------
-
-
-def describe(url: str, listener_id: str, key_id: str = KEY_ID, secret: str = SECRET) -> Any:
-    """The listener as Alibaba's official SDK reads it (a client that shares no code with ours)."""
-    from alibabacloud_ga20191120 import models
-    from alibabacloud_ga20191120.client import Client
-    from alibabacloud_tea_openapi import models as open_api_models
-
-    config = open_api_models.Config(access_key_id=key_id, access_key_secret=secret,
-                                    endpoint=urlsplit(url).netloc, protocol="http")
-    request = models.DescribeListenerRequest(region_id="cn-hangzhou", listener_id=listener_id)
-    return Client(config).describe_listener(request).body
 
 
 def ports_of(body: Any) -> list[tuple[int, int]]:

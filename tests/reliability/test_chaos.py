@@ -85,8 +85,7 @@ def run_chaos(seed: int) -> ChaosRun:
         transition_seconds=0.1, fault_rate=FAULT_RATE, fault_seed=seed,
     )
     with server:
-        engine = Engine(config={"ga-listener:endpoint": server.url, "alicloud:accessKey": KEY_ID,
-                                "alicloud:secretKey": SECRET, "ga-listener:waitTimeout": "120"})
+        engine = Engine.for_endpoint(server.url, KEY_ID, SECRET, wait_timeout=120)
         with engine.host() as host:
             for step in range(UPDATES + 1):
                 if step and step % 10 == 0:

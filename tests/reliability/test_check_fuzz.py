@@ -214,7 +214,6 @@ def test_check_never_raises_and_every_failure_names_a_property_of_the_inputs(
         assert reason.strip(), f"empty reason for {path!r}"
         assert len(reason) <= 1000, f"{path}: a {len(reason)}-character reason"
         assert not reason.startswith("could not validate"), reason[:300]
-        assert path or "" in news, f"a failure that names no property: {reason[:200]}"
         assert names_a_location(news, path), f"{path!r} is not a property of the inputs: {reason[:200]}"
     # The SDK's host moves secrets around (a list holding a secret comes back as a secret list) and drops an
     # Unknown inside a secret, so the round trip below holds only for secret-free inputs. (The engine sends no

@@ -19,7 +19,6 @@ from tests.reliability.support import (
     KEY_ID,
     SECRET,
     applied_writes,
-    describe,
     first_index,
     in_thread,
     is_applied_update,
@@ -27,6 +26,7 @@ from tests.reliability.support import (
     replayed_writes,
     wait_for,
 )
+from tests.support.peers import describe
 from tests.support.provider_host import Engine, ProviderError
 
 BASE: dict[str, Any] = {"listener_id": "lsr-web", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}]}
@@ -43,8 +43,7 @@ def emulator() -> Iterator[EmulatorServer]:
 
 
 def engine_for(emulator: EmulatorServer) -> Engine:
-    return Engine(config={"ga-listener:endpoint": emulator.url, "alicloud:accessKey": KEY_ID,
-                          "alicloud:secretKey": SECRET, "ga-listener:waitTimeout": "30"})
+    return Engine.for_endpoint(emulator.url, KEY_ID, SECRET)
 
 
 def killed_at(records: list[CallRecord], moment: str) -> CallRecord | None:
@@ -87,7 +86,7 @@ def test_a_host_killed_mid_update_is_resumed_by_a_new_host_without_a_second_chan
     finally:
         host.close()
     assert engine.state["web"] == recorded  # the engine recorded nothing for the killed operation
-    assert describe(emulator.url, "lsr-web", KEY_ID, SECRET).state == "updating"  # the kill came mid-change
+    assert describe(emulator, "lsr-web", key_id=KEY_ID, secret=SECRET).state == "updating"  # the kill came mid-change
     ends_at = transition_end(emulator, "lsr-web")
     before_resume = len(emulator.calls)
 
@@ -101,6 +100,6 @@ def test_a_host_killed_mid_update_is_resumed_by_a_new_host_without_a_second_chan
     assert replay.request_id == write.request_id  # the service answered the original request again
     assert applied_writes(emulator.calls.snapshot()) == {token: 1}
     assert transition_end(emulator, "lsr-web") == ends_at
-    live = describe(emulator.url, "lsr-web", KEY_ID, SECRET)
+    live = describe(emulator, "lsr-web", key_id=KEY_ID, secret=SECRET)
     assert (live.name, ports_of(live), live.state) == ("resumed", [(81, 82)], "active")
     assert engine.state["web"].outputs["name"] == "resumed"

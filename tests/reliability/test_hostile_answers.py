@@ -45,8 +45,7 @@ def server() -> Iterator[HostileServer]:
 
 
 def engine_for(server: HostileServer, wait_timeout: str = "30") -> Engine:
-    return Engine(config={"ga-listener:endpoint": server.url, "alicloud:accessKey": "hostile-key-id",
-                          "alicloud:secretKey": "hostile-secret", "ga-listener:waitTimeout": wait_timeout})
+    return Engine.for_endpoint(server.url, "hostile-key-id", "hostile-secret", wait_timeout=float(wait_timeout))
 
 
 def failure_of(operation: Any) -> ProviderError:

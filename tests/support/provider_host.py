@@ -134,11 +134,12 @@ class ProviderHost:
 
     def diff(
         self, urn: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]
-    ) -> tuple[bool | None, list[str]]:
+    ) -> tuple[bool, list[str]]:
         request = provider_pb2.DiffRequest(id=id_, urn=urn, olds=to_struct(olds), news=to_struct(news))
         answer = self._call("Diff", request)
-        verdicts = {provider_pb2.DiffResponse.DIFF_SOME: True, provider_pb2.DiffResponse.DIFF_NONE: False}
-        return verdicts.get(answer.changes), list(answer.replaces)
+        if answer.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN:  # the engine would diff inputs itself
+            raise AssertionError("Diff answered DIFF_UNKNOWN: the provider must decide changes itself")
+        return answer.changes == provider_pb2.DiffResponse.DIFF_SOME, list(answer.replaces)
 
     def create(self, urn: str, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         answer = self._call("Create", provider_pb2.CreateRequest(urn=urn, properties=to_struct(props)))
@@ -200,11 +201,18 @@ class ResourceState:
 class Engine:
     """A one-stack engine: runs each CLI operation's call sequence in a fresh host, as the CLI does."""
 
-    config: dict[str, Any]
-    env: dict[str, str] = field(default_factory=dict)
+    # Configs and environments hold credentials: kept out of the repr that a failing assertion prints.
+    config: dict[str, Any] = field(repr=False)
+    env: dict[str, str] = field(default_factory=dict, repr=False)
     state: dict[str, ResourceState] = field(default_factory=dict)
-    provider: str = field(default_factory=pickled_provider)
-    stored_config: dict[str, Any] = field(default_factory=dict)
+    provider: str = field(default_factory=pickled_provider, repr=False)
+    stored_config: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def for_endpoint(cls, url: str, key_id: str, secret: str, wait_timeout: float = 30, **extra: str) -> Engine:
+        """An engine whose stack points the provider at ``url`` with a key pair in its config."""
+        return cls(config={"ga-listener:endpoint": url, "alicloud:accessKey": key_id, "alicloud:secretKey": secret,
+                           "ga-listener:waitTimeout": f"{wait_timeout:g}", **extra})
 
     def host(self, config: Mapping[str, Any] | None = None) -> ProviderHost:
         host = ProviderHost(self.env)

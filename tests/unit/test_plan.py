@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import re
 from typing import Any
 
@@ -119,13 +118,12 @@ def test_refreshed_inputs_hold_only_managed_properties() -> None:
     assert "description" not in inputs  # unmanaged stays out of the inputs
 
 
-@given(st.integers(0, 2**32))
-def test_canonical_is_idempotent(seed: int) -> None:
-    rng = random.Random(seed)
-    live = plan.live_from_api({**DESCRIBE, "PortRanges": rng.sample(DESCRIBE["PortRanges"], 2)})
-    for field, value in live.items():
-        if field in plan.API_NAMES:
-            assert plan.canonical(field, value) == value
+def test_canonical_is_idempotent() -> None:
+    for ranges in (DESCRIBE["PortRanges"], DESCRIBE["PortRanges"][::-1]):
+        live = plan.live_from_api({**DESCRIBE, "PortRanges": ranges})
+        for field, value in live.items():
+            if field in plan.API_NAMES:
+                assert plan.canonical(field, value) == value
 
 
 def test_a_malformed_api_answer_normalises_without_raising() -> None:
