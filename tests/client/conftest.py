@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from ga_listener.client import GaClient, RetryPolicy
-from tests.client.scripted_server import FakeClock, ScriptedServer
+from tests.client.scripted_server import ScriptedServer
+from tests.support.clock import FakeClock
 
 KEY_ID = "test-key-id-0001"
 SECRET = "S3cr3t/+=&*~ Ünïcødé-秘密-🔑"

@@ -21,33 +21,19 @@ from ga_listener.errors import (
     PortConflictError,
 )
 from tests.client.conftest import KEY_ID, SECRET, TOKEN
+from tests.support.clock import FakeClock
 
 STS_ID, STS_SECRET = "sts-key-id", "sts-secret-value"
 TRANSITION = 5.0
 
 
-class SharedClock:
-    """One time line for the emulator (epoch seconds) and the client (monotonic, wall clock and sleep)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(start=time.time())
 
 
 @pytest.fixture
-def clock() -> SharedClock:
-    return SharedClock()
-
-
-@pytest.fixture
-def emulator(clock: SharedClock) -> Iterator[EmulatorServer]:
+def emulator(clock: FakeClock) -> Iterator[EmulatorServer]:
     server = EmulatorServer(
         credentials=[(KEY_ID, SECRET, None), (STS_ID, STS_SECRET, TOKEN)],
         transition_seconds=TRANSITION,
@@ -58,7 +44,7 @@ def emulator(clock: SharedClock) -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture(params=["v3", "v1"])
-def client(request: pytest.FixtureRequest, emulator: EmulatorServer, clock: SharedClock) -> Iterator[GaClient]:
+def client(request: pytest.FixtureRequest, emulator: EmulatorServer, clock: FakeClock) -> Iterator[GaClient]:
     made = GaClient(
         emulator.url,
         access_key_id=KEY_ID,
@@ -80,7 +66,7 @@ def test_describe_the_demo_listener(client: GaClient) -> None:
     assert [(int(r["FromPort"]), int(r["ToPort"])) for r in body["PortRanges"]] == [(80, 80)]
 
 
-def test_update_then_transition_then_active(client: GaClient, emulator: EmulatorServer, clock: SharedClock) -> None:
+def test_update_then_transition_then_active(client: GaClient, emulator: EmulatorServer, clock: FakeClock) -> None:
     changes = {"Name": f"renamed-{client.signature_version}", "PortRanges": [{"FromPort": 81, "ToPort": 82}]}
     client.update_listener("lsr-demo", changes, client_token="token-1")
     updating = client.describe_listener("lsr-demo")
@@ -96,7 +82,7 @@ def test_update_then_transition_then_active(client: GaClient, emulator: Emulator
     assert [w.code for w in writes] == [None, "NotActive.Listener"]
 
 
-def test_a_write_waits_out_the_transition_when_asked(client: GaClient, clock: SharedClock) -> None:
+def test_a_write_waits_out_the_transition_when_asked(client: GaClient, clock: FakeClock) -> None:
     client.update_listener("lsr-demo", {"Name": "first"}, client_token="t-1")
     client.update_listener("lsr-demo", {"Name": "second"}, client_token="t-2", retry_transient_states=True)
     assert sum(clock.sleeps) >= TRANSITION
@@ -105,7 +91,7 @@ def test_a_write_waits_out_the_transition_when_asked(client: GaClient, clock: Sh
 
 
 def test_a_dropped_answer_to_a_write_is_retried_with_the_same_token(
-    client: GaClient, emulator: EmulatorServer, clock: SharedClock
+    client: GaClient, emulator: EmulatorServer, clock: FakeClock
 ) -> None:
     emulator.faults.enqueue("drop_after")
     client.update_listener("lsr-demo", {"Description": "applied once"}, client_token="token-drop")
@@ -117,7 +103,7 @@ def test_a_dropped_answer_to_a_write_is_retried_with_the_same_token(
 
 @pytest.mark.parametrize("faults", [["throttle", "throttle"], ["unavailable", "drop"], ["throttle429"]])
 def test_injected_faults_converge(
-    client: GaClient, emulator: EmulatorServer, clock: SharedClock, faults: list[str]
+    client: GaClient, emulator: EmulatorServer, clock: FakeClock, faults: list[str]
 ) -> None:
     for kind in faults:
         emulator.faults.enqueue(kind)
@@ -128,7 +114,7 @@ def test_injected_faults_converge(
 
 
 def test_the_deadline_is_honoured_against_endless_faults(
-    client: GaClient, emulator: EmulatorServer, clock: SharedClock
+    client: GaClient, emulator: EmulatorServer, clock: FakeClock
 ) -> None:
     emulator.faults.enqueue("unavailable", count=50)
     start = clock()
@@ -147,7 +133,7 @@ def test_non_retryable_errors_make_one_request(client: GaClient, emulator: Emula
 
 
 @pytest.mark.parametrize("version", ["v3", "v1"])
-def test_sts_credentials(emulator: EmulatorServer, clock: SharedClock, version: str) -> None:
+def test_sts_credentials(emulator: EmulatorServer, clock: FakeClock, version: str) -> None:
     with GaClient(
         emulator.url,
         access_key_id=STS_ID,
@@ -161,7 +147,7 @@ def test_sts_credentials(emulator: EmulatorServer, clock: SharedClock, version: 
 
 @pytest.mark.parametrize("version", ["v3", "v1"])
 def test_a_wrong_secret_and_a_skewed_clock_are_reported_clearly(
-    emulator: EmulatorServer, clock: SharedClock, version: str
+    emulator: EmulatorServer, clock: FakeClock, version: str
 ) -> None:
     retry = RetryPolicy(max_attempts=3)
     url = emulator.url

@@ -3,7 +3,6 @@ reuse, threads, endpoints and the typed operations."""
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
@@ -19,8 +18,9 @@ from ga_listener.errors import (
     TransportError,
 )
 from tests.client.conftest import KEY_ID, SECRET, TOKEN, MakeClient
-from tests.client.scripted_server import LISTENER, FakeClock, ScriptedServer, Step, answer, api_error
+from tests.client.scripted_server import LISTENER, ScriptedServer, Step, answer, api_error
 from tests.client.wire import sdk_accepts
+from tests.support.clock import FakeClock, free_port
 
 TRICKY = "名字 a+b/c=d&e*~%20😀"
 
@@ -280,17 +280,10 @@ def test_a_slow_answer_is_cut_by_the_read_timeout(server: ScriptedServer, make_c
     assert caught.value.retryable
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def test_connection_refused_names_the_endpoint_after_its_retries(
     make_client: MakeClient, fake_clock: FakeClock
 ) -> None:
-    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    endpoint = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(TransportError) as caught:
         make_client(endpoint=endpoint).describe_listener("lsr-1")
     assert endpoint in str(caught.value) and "connection failed" in str(caught.value)

@@ -24,8 +24,9 @@ from ga_listener.errors import (
     TransportError,
 )
 from tests.client.conftest import KEY_ID, SECRET, MakeClient
-from tests.client.scripted_server import DROP, FakeClock, ScriptedServer, Step, answer, api_error
+from tests.client.scripted_server import DROP, ScriptedServer, Step, answer, api_error
 from tests.client.wire import sdk_accepts
+from tests.support.clock import FakeClock
 
 # --- the policy on its own -----------------------------------------------------------------------------------
 

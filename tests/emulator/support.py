@@ -72,16 +72,6 @@ def sdk_generic_call(client: Client, action: str, query: Mapping[str, str], vers
     return client.call_api(params, OpenApiRequest(query=dict(query)), RuntimeOptions())
 
 
-class FakeClock:
-    """Epoch seconds that move only when told (inject as ``clock=``)."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def utc_timestamp(epoch: float) -> str:
     """``YYYY-MM-DDThh:mm:ssZ`` of an epoch second."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))

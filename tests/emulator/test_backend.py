@@ -13,7 +13,7 @@ from ga_emulator.backend import Backend
 from ga_emulator.errors import EmulatorError
 from ga_emulator.model import ListenerSeed, PortRange
 from ga_emulator.params import ACTIONS, parse_params
-from tests.emulator.support import FakeClock
+from tests.support.clock import FakeClock
 
 
 def backend(clock: FakeClock, transition: float = 10.0) -> Backend:

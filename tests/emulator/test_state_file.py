@@ -12,7 +12,8 @@ from ga_emulator import EmulatorServer, ListenerSeed
 from ga_emulator.backend import Backend
 from ga_emulator.params import parse_params
 from ga_emulator.store import StateError
-from tests.emulator.support import CREDENTIALS, FakeClock, official_client, sdk_call, wait_for_state
+from tests.emulator.support import CREDENTIALS, official_client, sdk_call, wait_for_state
+from tests.support.clock import FakeClock
 
 
 def test_acknowledged_changes_and_tokens_survive_a_restart(tmp_path: Path) -> None:

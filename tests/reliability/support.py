@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,14 +26,6 @@ from ga_emulator.api import CallRecord
 KEY_ID = "rel-key-id"
 SECRET = "rel-secret/Zk9+w=do-not-leak"
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago (the emulator is then started on it explicitly)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def wait_for(

@@ -23,7 +23,6 @@ from tests.reliability.support import (
     EmulatorProcess,
     applied_writes,
     first_index,
-    free_port,
     in_thread,
     is_applied_update,
     ports_of,
@@ -32,6 +31,7 @@ from tests.reliability.support import (
     state_tokens,
     wait_for,
 )
+from tests.support.clock import free_port
 from tests.support.peers import describe
 from tests.support.provider_host import Engine, ProviderError
 
