@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STATE_DIR := .ga-emulator
+STATE_DIR ?= .ga-emulator
 EMULATOR_PORT ?= 8787
 # The emulator's demo key pair (not a real credential; see README "The emulator").
 DEMO_KEY_ID := ga-demo-key-id
@@ -15,7 +15,7 @@ EMULATOR_FLAGS := --credential $(DEMO_KEY_ID):$(DEMO_KEY_SECRET) --accelerator g
 	--listener ga-demo:lsr-demo:tcp:80-80 --listener ga-demo:lsr-web:tcp:8080-8080 \
 	--listener ga-demo:lsr-api:tcp:9000-9000
 
-.PHONY: up up-multi pulumi-cli test lint bench emulator emulator-stop emulator-flags clean
+.PHONY: up up-multi test lint bench emulator emulator-stop emulator-flags clean
 
 $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,29 +23,29 @@ $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-pulumi-cli:
-	@command -v pulumi >/dev/null 2>&1 || { \
-	  echo "make up needs the Pulumi CLI (this README was written for v$(PULUMI_VERSION)) and none is on PATH." >&2; \
-	  echo "Install it: curl -fsSL https://get.pulumi.com | sh   (or: brew install pulumi), then run make up again." >&2; \
-	  exit 1; }
+# The Pulumi CLI make up runs: the one on PATH, else the pinned version installed into .pulumi-cli/ (git-ignored)
+# through the SDK's Automation API. Offline, this fails within seconds, naming the two ways out.
+PULUMI_CLI_DIR := $(CURDIR)/.pulumi-cli
 
 # $(call pulumi-up,PROJECT_DIR): the dev stack of that project against the emulator, state in .pulumi-state/.
+# The stack files commit the passphrase's encryptionsalt, so stack init writes nothing into the tree.
 define pulumi-up
-	@mkdir -p .pulumi-state
-	@export PULUMI_BACKEND_URL="file://$(CURDIR)/.pulumi-state" PULUMI_CONFIG_PASSPHRASE=demo \
+	@pulumi=$$($(PY) scripts/pulumi_cli.py --version $(PULUMI_VERSION) --root $(PULUMI_CLI_DIR)) || exit 1; \
+	$(MAKE) --no-print-directory emulator || exit 1; \
+	mkdir -p .pulumi-state; \
+	export PULUMI_BACKEND_URL="file://$(CURDIR)/.pulumi-state" PULUMI_CONFIG_PASSPHRASE=demo \
+	  PULUMI_SKIP_UPDATE_CHECK=true \
 	  ALIBABA_CLOUD_ACCESS_KEY_ID=$(DEMO_KEY_ID) ALIBABA_CLOUD_ACCESS_KEY_SECRET=$(DEMO_KEY_SECRET) \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; cd $(1) && \
-	  pulumi stack select dev --create --non-interactive && pulumi up --stack dev --yes --non-interactive
+	  "$$pulumi" stack select dev --create --non-interactive && "$$pulumi" up --stack dev --yes --non-interactive
 	@echo "The emulator is still running (pid $$(cat $(STATE_DIR)/pid)); stop it with: make emulator-stop"
 endef
 
-up: pulumi-cli
-	@$(MAKE) --no-print-directory $(VENV)/.installed emulator
+up: $(VENV)/.installed
 	$(call pulumi-up,$(CURDIR))
 
 # The second example: several listeners of one accelerator from the dev stack's list.
-up-multi: pulumi-cli
-	@$(MAKE) --no-print-directory $(VENV)/.installed emulator
+up-multi: $(VENV)/.installed
 	$(call pulumi-up,$(CURDIR)/examples/multi_listener)
 
 # Start the emulator in the background (idempotent) and wait for its ready line.
@@ -70,7 +70,7 @@ test: $(VENV)/.installed
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check provider tests bench
+	$(VENV)/bin/ruff check provider tests bench scripts __main__.py examples
 	$(VENV)/bin/mypy
 
 bench: $(VENV)/.installed

@@ -86,7 +86,7 @@ def drive(inputs_by_name: dict[str, dict[str, Any]], config: dict[str, Any], url
 
 
 def test_demo_program(make_up_emulator: str) -> None:
-    mocks, config = run_program(ROOT, ROOT / "examples" / "listener", "dev")
+    mocks, config = run_program(ROOT, ROOT, "dev")
     [resource] = mocks.resources
     assert (resource.typ, resource.name) == ("pulumi-python:dynamic/alicloud-ga:Listener", "demo")
     inputs = dict(resource.inputs)
