@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-from ga_listener import plan
+from ga_listener import claims, plan
 from ga_listener.errors import ApiError, DeadlineExceededError, GaListenerError, ListenerNotFoundError
 from ga_listener.models import ListenerConfig
 from ga_listener.plan import Bookkeeping
@@ -108,6 +108,7 @@ class ListenerOperations:
                 token = plan.client_token(listener_id, "adopt", book, params)
                 body = self._apply_or_roll_back(listener_id, params, token, adopted, changed)
                 book = book.applied(changed)
+        claims.claim(listener_id, book.adoption_id)
         return plan.build_outputs(plan.live_from_api(body), book)
 
     def update(self, listener_id: str, olds: Mapping[str, Any], config: ListenerConfig) -> dict[str, Any]:
@@ -143,17 +144,28 @@ class ListenerOperations:
         return plan.build_outputs(live, book)
 
     def release(self, listener_id: str, props: Mapping[str, Any]) -> None:
-        """Let go of the listener: ``retain`` leaves it as it is; ``restore`` puts back what it had when
-        adopted, for every property this resource managed or ever wrote. A listener already gone is released."""
+        """Let go of the listener: ``retain`` leaves it as it is; ``restore`` puts back what it had when adopted,
+        for every property this resource managed or ever wrote and that nobody changed since this resource last
+        recorded it. A listener already gone is released; so is one that another resource took over in this
+        provider process (a rename without an alias, a create-before-delete replacement), which is left alone."""
         book = Bookkeeping.from_outputs(props)
         if book.on_delete != "restore":
+            claims.forget(listener_id, book.adoption_id)
+            return
+        if claims.claimed_by_another(listener_id, book.adoption_id):
+            logger.warning("listener %s was taken over by another resource in this deployment (a rename without "
+                           "an alias, or a replacement): it is left as that resource configured it, not restored",
+                           listener_id)
             return
         try:
             body = self._describe(listener_id)
             with accelerator_lock(str(body.get("AcceleratorId", ""))):
                 live = plan.live_from_api(self._active(listener_id, body))  # a fresh read, not a stale one
                 fields = sorted({*book.managed, *book.touched})
-                wanted = {name: plan.canonical(name, book.adopted.get(name)) for name in fields}
+                moved = [name for name in fields if plan.changed_fields({name: plan.canonical(name, props.get(name))},
+                                                                       live)]
+                _warn_changed_since(listener_id, moved)
+                wanted = {name: plan.canonical(name, book.adopted.get(name)) for name in fields if name not in moved}
                 _warn_unrestorable(listener_id, [n for n, v in wanted.items() if v is None and live.get(n)])
                 changed = plan.changed_fields({n: v for n, v in wanted.items() if v is not None}, live)
                 if changed:
@@ -163,6 +175,8 @@ class ListenerOperations:
             return
         except GaListenerError as error:
             raise _failure("restore", listener_id, error) from None
+        finally:
+            claims.forget(listener_id, book.adoption_id)
 
     # --- the transaction of adopt ----------------------------------------------------------------------------
 
@@ -220,6 +234,13 @@ def _warn_unrestorable(listener_id: str, names: list[str]) -> None:
     if names:
         logger.warning("restore of listener %s leaves %s as they are: the listener had no value for them when "
                        "adopted, and the API cannot clear one", listener_id, ", ".join(names))
+
+
+def _warn_changed_since(listener_id: str, names: list[str]) -> None:
+    if names:
+        logger.warning("restore of listener %s leaves %s as they are: they changed since this resource last recorded "
+                       "them (refresh, or another owner), and putting back older values would undo that change",
+                       listener_id, ", ".join(names))
 
 
 def _may_have_applied(error: GaListenerError) -> bool:

@@ -29,7 +29,7 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 
 from ga_listener.errors import ConfigurationError
-from ga_listener.models import ListenerConfig, validate_inputs
+from ga_listener.models import ListenerConfig, Violation, validate_inputs
 from ga_listener.operations import ListenerOperationError, ListenerOperations
 from ga_listener.plan import changed_fields, desired_values, refreshed_inputs
 from ga_listener.settings import ProviderSettings
@@ -78,6 +78,19 @@ def _log_to_stderr(level: str) -> None:
 
 def _user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != PROVIDER_KEY and not (k in OUTPUT_ONLY and v is None)}
+
+
+def _is_get(props: Mapping[str, Any]) -> bool:
+    """A read for ``Listener.get`` carries the program's (empty) inputs; a refresh carries recorded outputs."""
+    return props.get("state") is None and not props.get("adoption_id")
+
+
+def _check_failure(violation: Violation, inputs: Mapping[str, Any]) -> CheckFailure:
+    """A violation under its top-level property, the path inside it in the reason: the CLI prints the value of
+    the input named by the failure's property, and knows no paths (``port_ranges[1]`` would print ``<nil>``)."""
+    top = violation.path if violation.path in inputs else violation.path.split("[", 1)[0].split(".", 1)[0]
+    reason = violation.reason if top == violation.path else f"{violation.path} {violation.reason}"
+    return CheckFailure(top, reason)
 
 
 def _parse(props: Mapping[str, Any]) -> ListenerConfig:
@@ -131,14 +144,13 @@ class ListenerProvider(ResourceProvider):
         inputs = _user_inputs(news)
         failures = [CheckFailure(key, "is an output of the listener and cannot be set")
                     for key in OUTPUT_ONLY if inputs.pop(key, None) is not None]
-        if self in _CONFIG_ERRORS:
-            error = _CONFIG_ERRORS[self]
-            failures.append(CheckFailure(error.setting or "configuration", str(error)))
+        if self in _CONFIG_ERRORS:  # under no property: the CLI would print the value of an input of that name
+            failures.append(CheckFailure("", str(_CONFIG_ERRORS[self])))
         try:
             config, violations = validate_inputs(inputs, is_unknown=is_unknown)
         except Exception as error:
             return CheckResult(news, [CheckFailure("", f"could not validate the inputs: {error!r}")])
-        failures += [CheckFailure(v.path, v.reason) for v in violations]
+        failures += [_check_failure(v, inputs) for v in violations]
         if config is None or failures:
             return CheckResult(news, failures)
         normalized = {"listener_id": config.listener_id, "region_id": config.region_id,
@@ -150,7 +162,8 @@ class ListenerProvider(ResourceProvider):
         inputs = _user_inputs(news)
         listener_id = inputs.get("listener_id")
         if is_unknown(listener_id) or listener_id != olds.get("listener_id"):  # another listener: replace
-            return DiffResult(changes=True, replaces=["listener_id"], delete_before_replace=False)
+            # Released first: the old resource's restore must never undo what the new adoption sets.
+            return DiffResult(changes=True, replaces=["listener_id"], delete_before_replace=True)
         if is_unknown(inputs):
             return DiffResult(changes=True, replaces=[], delete_before_replace=False)
         config, _ = validate_inputs(inputs)
@@ -174,9 +187,17 @@ class ListenerProvider(ResourceProvider):
         return UpdateResult(self._operations().update(id_, olds, _parse(news)))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """Read the live listener (refresh, ``Listener.get``); an empty id when it no longer exists."""
+        """Read the live listener (refresh, ``Listener.get``).
+
+        Refresh of a listener that no longer exists answers an empty id, which drops it from the stack. A
+        ``Listener.get`` of one raises instead: the engine judges a read by its outputs, which the host always
+        sends (with ``__provider``), so an empty answer would hand the program a listener with empty outputs.
+        """
         outputs = self._operations().refresh(id_, props)
         if outputs is None:
+            if _is_get(props):
+                raise ListenerOperationError(f"Listener.get: listener {id_} does not exist (NotExist.Listener); "
+                                             "check the id")
             return ReadResult("", {})
         return ReadResult(id_, outputs, refreshed_inputs(outputs))
 
@@ -243,7 +264,7 @@ class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
     def __init__(
         self,
         resource_name: str,
-        args: ListenerArgs | None = None,
+        args: ListenerArgs | pulumi.ResourceOptions | None = None,
         opts: pulumi.ResourceOptions | None = None,
         *,
         listener_id: pulumi.Input[str] | None = None,
@@ -265,8 +286,15 @@ class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
     ) -> None:
         """Adopt a listener: pass a :class:`ListenerArgs`, or its fields as keyword arguments (which win).
 
-        Inputs left unset are unmanaged. Invalid inputs fail ``pulumi preview``, naming the property.
+        As in generated Pulumi SDKs, the options may come second: ``Listener("web", opts, listener_id=...)``.
+        Inputs left unset are unmanaged. Invalid inputs fail ``pulumi preview``, naming the property. A
+        replacement releases the old listener before taking the new one (``delete_before_replace``), unless
+        ``opts`` says otherwise.
         """
+        if isinstance(args, pulumi.ResourceOptions):
+            if opts is not None:
+                raise TypeError("Listener() got resource options twice (second argument and opts=)")
+            args, opts = None, args
         keywords = {
             "listener_id": listener_id, "port_ranges": port_ranges, "protocol": protocol, "name": name,
             "description": description, "client_affinity": client_affinity, "proxy_protocol": proxy_protocol,
@@ -281,6 +309,9 @@ class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
         if args is not None:  # not dataclasses.asdict: it would deep-copy the Outputs inside
             props.update({f.name: getattr(args, f.name) for f in fields(args)})
         props.update({key: value for key, value in keywords.items() if value is not None})
+        # A default the user's own option overrides: without it, --target-replace and replaceWith (which never ask
+        # the provider) would create the replacement first and then release the old resource over it.
+        opts = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(delete_before_replace=True), opts)
         super().__init__(ListenerProvider(), resource_name, props, opts)
 
     @staticmethod

@@ -8,14 +8,15 @@ import pulumi
 import pytest
 
 from ga_listener import Listener, ListenerArgs
-from tests.support.mocks import RecordingMocks
+from tests.support.mocks import RecordingMocks, RecordingMonitor
 
 RANGES = [{"from_port": 80, "to_port": 80}]
 
 
-def register(build: Any) -> tuple[RecordingMocks, dict[str, Any]]:
+def register(build: Any, monitor: RecordingMonitor | None = None) -> tuple[RecordingMocks, dict[str, Any]]:
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project="p", stack="s", preview=False)
+    pulumi.runtime.set_mocks(mocks, project="p", stack="s", preview=False,
+                             monitor=RecordingMonitor(mocks) if monitor is None else monitor)
     seen: dict[str, Any] = {}
 
     def program() -> Any:
@@ -53,3 +54,26 @@ def test_get_reads_an_existing_listener_by_id() -> None:
     [resource] = mocks.resources
     assert (resource.typ, resource.name, resource.resource_id) == (
         "pulumi-python:dynamic/alicloud-ga:Listener", "existing", "lsr-9")
+
+
+def test_options_as_the_second_positional_argument_as_generated_sdks_allow() -> None:
+    monitor = RecordingMonitor(mocks := RecordingMocks())
+    register(lambda: Listener("web", pulumi.ResourceOptions(protect=True), listener_id="lsr-1", protocol="tcp",
+                              port_ranges=RANGES), monitor)
+    [request] = [r for r in monitor.requests if r.type != "pulumi:pulumi:Stack"]
+    assert request.protect and request.name == "web"
+    assert [r.inputs["listener_id"] for r in mocks.resources] == ["lsr-1"]
+    with pytest.raises(TypeError, match="twice"):
+        Listener("web", pulumi.ResourceOptions(), pulumi.ResourceOptions(), listener_id="lsr-1", protocol="tcp",
+                 port_ranges=RANGES)
+
+
+def test_replacements_release_the_old_listener_first_unless_the_program_says_otherwise() -> None:
+    cases = [(None, True), (pulumi.ResourceOptions(delete_before_replace=False), False),
+             (pulumi.ResourceOptions(retain_on_delete=True), True)]
+    for opts, expected in cases:
+        monitor = RecordingMonitor(RecordingMocks())
+        register(lambda opts=opts: Listener("web", opts=opts, listener_id="lsr-1", protocol="tcp",
+                                            port_ranges=RANGES), monitor)
+        [request] = [r for r in monitor.requests if r.type != "pulumi:pulumi:Stack"]
+        assert (request.deleteBeforeReplaceDefined, request.deleteBeforeReplace) == (True, expected)

@@ -90,10 +90,11 @@ def test_refresh_shows_out_of_band_drift(engine: Engine, emulator: EmulatorServe
     from alibabacloud_ga20191120 import models
 
     engine.up("web", {**WEB, "name": "web"})
+    assert engine.refresh("web") is not None and engine.last_refresh_drift is False  # nothing changed yet
     official_client(emulator).update_listener(
         models.UpdateListenerRequest(region_id="cn-hangzhou", listener_id="lsr-web", name="changed-by-hand"))
     refreshed = engine.refresh("web")
-    assert refreshed is not None
+    assert refreshed is not None and engine.last_refresh_drift is True  # the refresh's own Diff shows it
     assert refreshed.outputs["name"] == "changed-by-hand"
     assert refreshed.inputs["name"] == "changed-by-hand"
     assert engine.preview("web", {**WEB, "name": "web"})["op"] == "update"  # the drift shows in the next preview
@@ -155,11 +156,13 @@ def test_unknown_inputs_in_preview(engine: Engine, emulator: EmulatorServer) -> 
         news = {**WEB, "name": Unknown(), "__provider": engine.provider}
         _, failures = host.check(urn, old.inputs, news)
         assert failures == []
-        assert host.diff(urn, old.id, old.outputs, news) == (True, [])
+        diff = host.diff(urn, old.id, old.outputs, news)
+        assert (diff.changes, diff.replaces) == (True, [])
         bad = {**news, "description": "https://not-allowed"}
         assert [p for p, _ in host.check(urn, old.inputs, bad)[1]] == ["description"]
         moved = {**news, "listener_id": Unknown()}
-        assert host.diff(urn, old.id, old.outputs, moved) == (True, ["listener_id"])
+        diff = host.diff(urn, old.id, old.outputs, moved)
+        assert (diff.changes, diff.replaces, diff.delete_before_replace) == (True, ["listener_id"], True)
 
 
 def test_adopting_a_missing_listener_fails_clearly(engine: Engine) -> None:
@@ -215,13 +218,12 @@ def test_restore_says_what_it_cannot_put_back(engine: Engine, emulator: Emulator
 
 
 def test_listener_get_reads_live_state_from_inputs_alone(engine: Engine, emulator: EmulatorServer) -> None:
-    with engine.host() as host:  # Listener.get: Read(id, properties = the resource's inputs)
-        props = {"region_id": "cn-hangzhou", "on_delete": "retain", "__provider": engine.provider}
-        found_id, outputs, inputs = host.read(urn_for("existing"), "lsr-https", props)
-        gone_id, gone, _ = host.read(urn_for("ghost"), "lsr-missing", props)
-    assert found_id == "lsr-https"
+    with engine.host() as host:  # Listener.get: Read(id, no properties, inputs = the program's)
+        outputs = engine.get("existing", "lsr-https", host=host)
+        with pytest.raises(ProviderError) as raised:
+            engine.get("ghost", "lsr-missing", host=host)
     assert (outputs["protocol"], outputs["state"], outputs["accelerator_id"]) == ("https", "active", "ga-2")
     assert outputs["port_ranges"] == [{"from_port": 443, "to_port": 443}]
-    assert outputs["managed_fields"] == [] and inputs is not None and inputs["listener_id"] == "lsr-https"
-    assert gone_id == "" and set(gone) == {"__provider"}  # the host always echoes the provider back
+    assert outputs["managed_fields"] == []
+    assert "lsr-missing" in raised.value.last_line and "does not exist" in raised.value.last_line
     assert emulator.calls.of("UpdateListener") == []

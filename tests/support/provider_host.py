@@ -85,13 +85,14 @@ class ProviderError(Exception):
 class ProviderHost:
     """One ``python -m pulumi.dynamic`` process and a gRPC stub to it."""
 
-    def __init__(self, env: Mapping[str, str] | None = None, cwd: str | None = None) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None, cwd: str | None = None,
+                 python: str = sys.executable) -> None:
         # stderr goes to a file and stdout is drained by a thread: a chatty provider never blocks on a full pipe,
         # and tests can scan everything the host printed (see output()).
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self._stdout: list[bytes] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.dynamic", "127.0.0.1:0"],
+            [python, "-u", "-m", "pulumi.dynamic", "127.0.0.1:0"],
             stdout=subprocess.PIPE, stderr=self._stderr, env={**os.environ, **(env or {})}, cwd=cwd,
         )
         assert self.process.stdout is not None
@@ -132,14 +133,13 @@ class ProviderHost:
         answer = self._call("Check", request)
         return from_struct(answer.inputs), [(f.property, f.reason) for f in answer.failures]
 
-    def diff(
-        self, urn: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]
-    ) -> tuple[bool, list[str]]:
+    def diff(self, urn: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffAnswer:
         request = provider_pb2.DiffRequest(id=id_, urn=urn, olds=to_struct(olds), news=to_struct(news))
         answer = self._call("Diff", request)
         if answer.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN:  # the engine would diff inputs itself
             raise AssertionError("Diff answered DIFF_UNKNOWN: the provider must decide changes itself")
-        return answer.changes == provider_pb2.DiffResponse.DIFF_SOME, list(answer.replaces)
+        return DiffAnswer(answer.changes == provider_pb2.DiffResponse.DIFF_SOME, list(answer.replaces),
+                          answer.deleteBeforeReplace)
 
     def create(self, urn: str, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         answer = self._call("Create", provider_pb2.CreateRequest(urn=urn, properties=to_struct(props)))
@@ -152,12 +152,14 @@ class ProviderHost:
 
     def read(
         self, urn: str, id_: str, props: Mapping[str, Any], inputs: Mapping[str, Any] | None = None
-    ) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+    ) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
+        """Read; the outputs are ``None`` when the answer carries no properties (the engine's "does not exist")."""
         request = provider_pb2.ReadRequest(
             id=id_, urn=urn, properties=to_struct(props), inputs=to_struct(inputs or {}))
         answer = self._call("Read", request)
         refreshed = from_struct(answer.inputs) if answer.HasField("inputs") else None
-        return answer.id, from_struct(answer.properties), refreshed
+        outputs = from_struct(answer.properties) if answer.HasField("properties") else None
+        return answer.id, outputs, refreshed
 
     def delete(self, urn: str, id_: str, props: Mapping[str, Any]) -> None:
         self._call("Delete", provider_pb2.DeleteRequest(id=id_, urn=urn, properties=to_struct(props)))
@@ -188,18 +190,57 @@ def urn_for(name: str, stack: str = "dev", project: str = "ga-listener-demo") ->
     return f"urn:pulumi:{stack}::{project}::{RESOURCE_TYPE}::{name}"
 
 
+@dataclass(frozen=True)
+class DiffAnswer:
+    """What Diff told the engine."""
+
+    changes: bool
+    replaces: list[str]
+    delete_before_replace: bool
+
+
+@dataclass(frozen=True)
+class Options:
+    """The resource options the engine acts on. The defaults are what the ``Listener`` class registers
+    (``delete_before_replace=True`` unless the program says otherwise; a test of the class checks it)."""
+
+    delete_before_replace: bool | None = True
+    retain_on_delete: bool = False
+    aliases: tuple[str, ...] = ()  # old names of this resource (``pulumi.Alias(name=...)``)
+
+
+LISTENER_OPTIONS = Options()
+
+
 @dataclass
 class ResourceState:
-    """What the engine keeps for one resource: id, inputs (checked) and outputs."""
+    """What the engine keeps for one resource: id, inputs (checked), outputs and the options it acts on."""
 
     id: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    options: Options = LISTENER_OPTIONS
+
+
+class ResourceMissingError(Exception):
+    """The engine's read step found no outputs: "resource '<id>' does not exist"."""
+
+
+Program = Mapping[str, "Mapping[str, Any] | tuple[Mapping[str, Any], Options]"]
 
 
 @dataclass
 class Engine:
-    """A one-stack engine: runs each CLI operation's call sequence in a fresh host, as the CLI does."""
+    """A one-stack engine that runs each CLI operation's call sequence in a fresh host, as the CLI does.
+
+    Imitated from the engine's source (``pkg/resource/deploy/step_generator.go``, ``step.go``): a replace checks
+    the new inputs with no olds, then deletes first when the resource option says so (or, with the option unset,
+    when Diff said so) and otherwise creates first and deletes the old resource at the end of the deployment; a
+    targeted replace (``--target-replace``, ``replaceWith``) never asks Diff; a resource missing from the
+    program (a rename without an alias) is deleted after every create and update, in the same provider process;
+    ``retain_on_delete`` skips Delete; refresh is Read then Diff(olds = refreshed outputs, news = old inputs);
+    refresh and destroy configure the provider with the config stored at the last up.
+    """
 
     # Configs and environments hold credentials: kept out of the repr that a failing assertion prints.
     config: dict[str, Any] = field(repr=False)
@@ -226,6 +267,8 @@ class Engine:
     def _news(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return {**inputs, PROVIDER_KEY: self.provider}
 
+    # --- preview and up ------------------------------------------------------------------------------------
+
     def preview(self, name: str, inputs: Mapping[str, Any], host: ProviderHost | None = None) -> dict[str, Any]:
         """Check (and Diff for an existing resource); returns what the CLI would show."""
         with self._use(host) as h:
@@ -239,45 +282,124 @@ class Engine:
             "checked": checked, "failures": failures, "op": "create" if old is None else "same"}
         if old is None or failures:
             return result
-        changes, replaces = host.diff(urn, old.id, old.outputs, checked)
-        result["op"] = "replace" if replaces else ("update" if changes else "same")
-        result["replaces"] = replaces
+        diff = host.diff(urn, old.id, old.outputs, checked)
+        result["op"] = "replace" if diff.replaces else ("update" if diff.changes else "same")
+        result["replaces"], result["diff"] = diff.replaces, diff
         return result
 
-    def up(self, name: str, inputs: Mapping[str, Any], host: ProviderHost | None = None) -> dict[str, Any]:
-        """The update half of ``pulumi up`` for one resource (Check, Diff, then Create/Update/replace)."""
+    def up(self, name: str, inputs: Mapping[str, Any], host: ProviderHost | None = None,
+           options: Options = LISTENER_OPTIONS) -> dict[str, Any]:
+        """The update half of ``pulumi up`` of one resource (other resources in the state are left alone)."""
         with self._use(host) as h:
-            plan = self._plan(h, name, inputs)
-            if plan["failures"]:
-                raise ProviderError("Check", "\n".join(f"{p}: {r}" for p, r in plan["failures"]))
-            urn, old = urn_for(name), self.state.get(name)
-            if plan["op"] in ("create", "replace"):
-                checked = plan["checked"] if plan["op"] == "create" else h.check(urn, {}, self._news(inputs))[0]
-                new_id, outputs = h.create(urn, checked)
-                if old is not None:
-                    h.delete(urn, old.id, old.outputs)
-                self.state[name] = ResourceState(new_id, checked, outputs)
-            elif plan["op"] == "update":
-                assert old is not None
-                outputs = h.update(urn, old.id, old.outputs, plan["checked"])
-                self.state[name] = ResourceState(old.id, plan["checked"], outputs)
+            deferred: list[tuple[str, ResourceState]] = []
+            plan = self._step(h, name, inputs, options, deferred)
+            self._delete_all(h, deferred)
             self.stored_config = dict(self.config)
             return plan
 
+    def deploy(self, program: Program, host: ProviderHost | None = None) -> dict[str, str]:
+        """``pulumi up`` of a whole program: every resource's step in order (aliases move old state first), then
+        the deletes of resources no longer in the program and of create-before-delete replacements."""
+        with self._use(host) as h:
+            deferred: list[tuple[str, ResourceState]] = []
+            ops = {}
+            for name, spec in program.items():
+                inputs, options = spec if isinstance(spec, tuple) else (spec, LISTENER_OPTIONS)
+                for alias in options.aliases:
+                    if alias in self.state and name not in self.state:
+                        self.state[name] = self.state.pop(alias)
+                ops[name] = self._step(h, name, inputs, options, deferred)["op"]
+            deferred += [(name, self.state.pop(name)) for name in list(self.state) if name not in program]
+            self._delete_all(h, deferred)
+            self.stored_config = dict(self.config)
+            return ops
+
+    def target_replace(self, name: str, inputs: Mapping[str, Any], host: ProviderHost | None = None,
+                       options: Options = LISTENER_OPTIONS) -> None:
+        """``pulumi up --target-replace`` (or a ``replaceWith`` trigger): a replace Diff is never asked about."""
+        with self._use(host) as h:
+            deferred: list[tuple[str, ResourceState]] = []
+            self._replace(h, name, inputs, options, self.state[name], diff_says_delete_first=False,
+                          deferred=deferred)
+            self._delete_all(h, deferred)
+            self.stored_config = dict(self.config)
+
+    def _step(self, h: ProviderHost, name: str, inputs: Mapping[str, Any], options: Options,
+              deferred: list[tuple[str, ResourceState]]) -> dict[str, Any]:
+        plan = self._plan(h, name, inputs)
+        if plan["failures"]:
+            raise ProviderError("Check", "\n".join(f"{p}: {r}" for p, r in plan["failures"]))
+        urn, old = urn_for(name), self.state.get(name)
+        if plan["op"] == "create":
+            new_id, outputs = h.create(urn, plan["checked"])
+            self.state[name] = ResourceState(new_id, plan["checked"], outputs, options)
+        elif plan["op"] == "replace":
+            assert old is not None
+            self._replace(h, name, inputs, options, old, diff_says_delete_first=plan["diff"].delete_before_replace,
+                          deferred=deferred)
+        elif plan["op"] == "update":
+            assert old is not None
+            outputs = h.update(urn, old.id, old.outputs, plan["checked"])
+            self.state[name] = ResourceState(old.id, plan["checked"], outputs, options)
+        else:
+            assert old is not None
+            self.state[name] = ResourceState(old.id, plan["checked"], old.outputs, options)
+        return plan
+
+    def _replace(self, h: ProviderHost, name: str, inputs: Mapping[str, Any], options: Options, old: ResourceState,
+                 *, diff_says_delete_first: bool, deferred: list[tuple[str, ResourceState]]) -> None:
+        urn = urn_for(name)
+        checked, failures = h.check(urn, {}, self._news(inputs))
+        if failures:
+            raise ProviderError("Check", "\n".join(f"{p}: {r}" for p, r in failures))
+        option = options.delete_before_replace
+        if diff_says_delete_first if option is None else option:
+            self._delete(h, name, old)
+            self.state.pop(name, None)
+        else:
+            deferred.append((name, old))
+        new_id, outputs = h.create(urn, checked)
+        self.state[name] = ResourceState(new_id, checked, outputs, options)
+
+    def _delete(self, h: ProviderHost, name: str, old: ResourceState) -> None:
+        if not old.options.retain_on_delete:
+            h.delete(urn_for(name), old.id, old.outputs)
+
+    def _delete_all(self, h: ProviderHost, doomed: list[tuple[str, ResourceState]]) -> None:
+        for name, old in doomed:
+            self._delete(h, name, old)
+
+    # --- refresh, destroy, get -----------------------------------------------------------------------------
+
     def refresh(self, name: str) -> ResourceState | None:
-        """Read with the config stored at the last up; an empty id drops the resource from state."""
+        """Read with the config stored at the last up; an empty id drops the resource from state. Then Diff
+        (olds = refreshed outputs, news = old inputs) to show drift, as the engine does: ``drift`` says whether
+        it found any (``last_refresh_drift``)."""
         old = self.state[name]
         with self.host(self.stored_config) as h:
             new_id, outputs, inputs = h.read(urn_for(name), old.id, old.outputs, old.inputs)
-        if not new_id:
-            del self.state[name]
-            return None
-        refreshed = ResourceState(new_id, {**(inputs or old.inputs)}, outputs)
+            if not new_id or outputs is None:
+                del self.state[name]
+                return None
+            self.last_refresh_drift = h.diff(urn_for(name), new_id, outputs, old.inputs).changes
+        refreshed = ResourceState(new_id, {**(inputs or old.inputs)}, outputs, old.options)
         self.state[name] = refreshed
         return refreshed
 
     def destroy(self, name: str) -> None:
         old = self.state[name]
         with self.host(self.stored_config) as h:
-            h.delete(urn_for(name), old.id, old.outputs)
+            self._delete(h, name, old)
         del self.state[name]
+
+    def get(self, name: str, id_: str, host: ProviderHost | None = None) -> dict[str, Any]:
+        """``Listener.get(name, id)``: Read with no properties and the program's inputs; judged as the engine's
+        read step judges it (no outputs: "resource does not exist"). Returns the outputs the program sees."""
+        inputs = {"region_id": "cn-hangzhou", PROVIDER_KEY: self.provider}
+        with self._use(host) as h:
+            _, outputs, _ = h.read(urn_for(name), id_, {}, inputs)
+        if outputs is None:
+            raise ResourceMissingError(f"resource '{id_}' does not exist")
+        return outputs
+
+    last_refresh_drift: bool = field(default=False, init=False)
