@@ -52,6 +52,7 @@ from ga_listener.wire import (
     parse_endpoint,
     pinned_adapter_type,
     retry_after_seconds,
+    service_throttled,
 )
 
 if TYPE_CHECKING:
@@ -81,6 +82,10 @@ POOL_SIZE = 8  # the provider host calls one client from 4 threads; leave headro
 _PAYLOAD = {"DescribeListener": "ListenerId", "CreateListener": "ListenerId", "ListListeners": "Listeners"}
 _ENVELOPE = frozenset({"RequestId", "Code", "Message", "HostId", "Recommend"})
 _SUCCESS_CODES = frozenset({"200", "OK", "Success"})
+_WITHOUT_REGION = frozenset({"DeleteListener"})  # the SDK's DeleteListenerRequest defines no RegionId
+#: DescribeListener answers UnknownError for some vanished listeners (Terraform reads it as NotExist.Listener):
+#: a few attempts, then the caller confirms with ListListeners instead of retrying for the whole deadline.
+UNKNOWN_ERROR_ATTEMPTS = 3
 # Shorter strings are no usable credential (real secrets are 30 characters) and would mangle unrelated text;
 # so a secret under 8 characters is never scrubbed from what a server echoes.
 _MIN_SCRUB = 8
@@ -179,21 +184,24 @@ class GaClient:
 
     def call(
         self, action: str, params: Mapping[str, Any], *, retry_transient_states: bool = False,
-        deadline: float | None = None,
+        deadline: float | None = None, retry: RetryPolicy | None = None,
     ) -> dict[str, Any]:
         """Call ``action`` with nested ``params``; return the decoded JSON body.
 
         Write actions get a ClientToken unless ``params`` holds one, the same on every retry. ``deadline`` is
         an absolute time on this client's ``clock`` (default: now + ``retry.total_timeout``): no attempt
-        starts and no backoff ends past it. Raises an ``ApiError`` subclass, ``ResponseError``,
-        ``TransportError`` or ``DeadlineExceededError`` (whose ``__cause__`` is the last failure).
+        starts and no backoff ends past it. ``retry`` replaces the client's policy for this call. Raises an
+        ``ApiError`` subclass, ``ResponseError``, ``TransportError`` or ``DeadlineExceededError`` (whose
+        ``__cause__`` is the last failure).
         """
+        policy = retry or self._retry
         query = signing.flatten_params(params)
-        query["RegionId"] = query.get("RegionId") or self.region_id
+        if action not in _WITHOUT_REGION:
+            query["RegionId"] = query.get("RegionId") or self.region_id
         if action in WRITE_ACTIONS and not query.get("ClientToken"):
             query["ClientToken"] = _token()
         start = self._clock()
-        stop_at = start + self._retry.total_timeout if deadline is None else deadline
+        stop_at = start + policy.total_timeout if deadline is None else deadline
         attempt, last = 0, None
         while True:
             if self._clock() >= stop_at:
@@ -203,14 +211,16 @@ class GaClient:
                 return self._attempt(action, query, stop_at, attempt)
             except (ApiError, ResponseError, TransportError) as error:
                 last = error
-            delay = self._delay_before_retry(action, last, attempt, retry_transient_states)
+            delay = self._delay_before_retry(policy, action, last, attempt, retry_transient_states)
             if self._clock() + delay >= stop_at:
                 raise self._deadline_error(action, attempt, start, last) from last
             self._sleep(delay)
 
     def describe_listener(self, listener_id: str, *, deadline: float | None = None) -> dict[str, Any]:
-        """DescribeListener: the raw JSON body (ports may come back as ints or strings)."""
-        return self.call("DescribeListener", {"ListenerId": listener_id}, deadline=deadline)
+        """DescribeListener: the raw JSON body (ports may come back as ints or strings). ``UnknownError`` is
+        retried only ``UNKNOWN_ERROR_ATTEMPTS`` times: it may mean the listener is gone."""
+        return self.call("DescribeListener", {"ListenerId": listener_id}, deadline=deadline,
+                         retry=self._retry.capped("UnknownError", UNKNOWN_ERROR_ATTEMPTS))
 
     def update_listener(
         self, listener_id: str, changes: Mapping[str, Any], *, client_token: str,
@@ -284,7 +294,8 @@ class GaClient:
             headers, canonical, string_to_sign = signing.sign_v3(
                 "POST", host=self._host, pathname="/", action=action, version=API_VERSION, query=query,
                 body=b"", access_key_id=creds.access_key_id, secret=creds.access_key_secret,
-                security_token=creds.security_token, timestamp=timestamp, nonce=_token())
+                security_token=creds.security_token, timestamp=timestamp, nonce=_token(),
+                accept="application/json")  # as the official SDK: without it a gateway may answer XML
             headers["user-agent"] = USER_AGENT
             encoded = canonical.split("\n", 3)[2]  # line 3 of the canonical request is the canonical query
             if logger.isEnabledFor(logging.DEBUG):
@@ -331,6 +342,7 @@ class GaClient:
             return data
         assert error is not None
         error.retry_after = retry_after_seconds(response.headers)
+        error.throttled = service_throttled(response.headers)
         raise error
 
     @staticmethod
@@ -363,12 +375,14 @@ class GaClient:
                 self._session = session
             return self._session
 
-    def _delay_before_retry(self, action: str, error: Failure, attempt: int, transient: bool) -> float:
+    def _delay_before_retry(
+        self, policy: RetryPolicy, action: str, error: Failure, attempt: int, transient: bool
+    ) -> float:
         """Seconds to wait before the next attempt; re-raises ``error`` when it is not worth one."""
-        reason = self._retry.reason(error, attempt, transient_states=transient)
+        reason = policy.reason(error, attempt, transient_states=transient)
         if reason is None:
             raise error
-        delay = self._retry.delay(attempt, self._random(), error.retry_after)
+        delay = policy.delay(attempt, self._random(), error.retry_after)
         logger.info("%s attempt %d failed (%s: %s); retrying in %.2f s", action, attempt, reason, error,
                     delay)
         return delay

@@ -11,19 +11,22 @@
     │   └── DeadlineExceededError       retry deadline passed; the last error is its __cause__
     └── ApiError                        the service answered with an error code
         ├── ListenerNotFoundError       NotExist.Listener
-        ├── ListenerNotActiveError      NotActive.Listener (transient state)
+        ├── ListenerNotActiveError      NotActive.Listener, StateError.Listener (transient state)
         ├── AcceleratorNotFoundError    NotExist.Accelerator
         ├── AcceleratorStateError       StateError.Accelerator (transient state)
-        ├── PortRangeIllegalError       PortRangeIllegal.Listener
+        ├── PortRangeIllegalError       PortRangeIllegal.*, SystemPort.Listener, PortRanges.MustOne
         ├── PortConflictError           PortConflict.Listener
         ├── PortQuotaExceededError      QuotaExceeded.ListenerPort
-        ├── ThrottledError              Throttling*
+        ├── ListenerQuotaExceededError  QuotaExceeded.Listener
+        ├── ListenerInUseError          Exist.EndpointGroup, Exist.ForwardingRule (delete refused)
+        ├── ThrottledError              any code containing Throttling
         ├── ServerError                 ServiceUnavailable, InternalError, UnknownError, any HTTP 5xx
         ├── AuthenticationError         InvalidAccessKeyId.*, SignatureDoesNotMatch, InvalidSecurityToken.*,
         │                               Forbidden*
         ├── ClockSkewError              InvalidTimeStamp.Expired
         ├── NonceReusedError            SignatureNonceUsed
-        └── InvalidParameterError       InvalidParameter*, MissingParameter*, IdempotenceParamNotMatch
+        └── InvalidParameterError       InvalidParameter*, Missing*, ProtocalIllegal.Listener,
+                                        IdempotenceParamNotMatch
 
 ``api_error_from`` picks the class for a code. Every ``ApiError`` says what the user should do next
 (``advice``), and ``str()`` of it is one line. No message built here ever contains a secret or token: callers
@@ -48,8 +51,10 @@ __all__ = [
     "DeadlineExceededError",
     "GaListenerError",
     "InvalidParameterError",
+    "ListenerInUseError",
     "ListenerNotActiveError",
     "ListenerNotFoundError",
+    "ListenerQuotaExceededError",
     "NonceReusedError",
     "PortConflictError",
     "PortQuotaExceededError",
@@ -61,7 +66,7 @@ __all__ = [
     "api_error_from",
 ]
 
-TRANSIENT_STATE_CODES = frozenset({"NotActive.Listener", "StateError.Accelerator"})
+TRANSIENT_STATE_CODES = frozenset({"NotActive.Listener", "StateError.Accelerator", "StateError.Listener"})
 
 
 class GaListenerError(Exception):
@@ -69,6 +74,8 @@ class GaListenerError(Exception):
 
     #: Seconds the server asked us to wait before retrying (``Retry-After``), when it said so.
     retry_after: float | None = None
+    #: The answer carried ``x-acs-retry-after``: the official SDK treats any such answer as throttling.
+    throttled: bool = False
 
 
 # --- client side -------------------------------------------------------------------------------------------
@@ -241,7 +248,22 @@ class PortConflictError(ApiError):
 class PortQuotaExceededError(ApiError):
     """QuotaExceeded.ListenerPort."""
 
-    default_advice = "Use fewer ports (the default quota is 30 per listener) or ask for a quota increase."
+    default_advice = ("Use fewer ports (the quota depends on the protocol and routing type) or ask for a quota "
+                      "increase; ga-listener:maxListenerPorts can check a limit at preview.")
+
+
+class ListenerQuotaExceededError(ApiError):
+    """QuotaExceeded.Listener: the accelerator holds as many listeners as it may."""
+
+    default_advice = ("The accelerator has as many listeners as its quota allows (50 by default): delete one, use "
+                      "another accelerator, or ask for a higher quota.")
+
+
+class ListenerInUseError(ApiError):
+    """Exist.EndpointGroup / Exist.ForwardingRule: a listener with endpoint groups or rules cannot be deleted."""
+
+    default_advice = ("Delete the listener's endpoint groups and forwarding rules first (they are not managed "
+                      "by ga-listener), then run the destroy again.")
 
 
 class ThrottledError(ApiError):
@@ -291,11 +313,27 @@ class InvalidParameterError(ApiError):
 _BY_CODE: dict[str, tuple[type[ApiError], str | None]] = {
     "NotExist.Listener": (ListenerNotFoundError, None),
     "NotActive.Listener": (ListenerNotActiveError, None),
+    "StateError.Listener": (ListenerNotActiveError, None),
     "NotExist.Accelerator": (AcceleratorNotFoundError, None),
     "StateError.Accelerator": (AcceleratorStateError, None),
     "PortRangeIllegal.Listener": (PortRangeIllegalError, None),
+    "PortRangeIllegal.UDP": (
+        PortRangeIllegalError, "UDP ports 250, 4789 and 4790 are reserved by the service; choose other ports.",
+    ),
+    "SystemPort.Listener": (PortRangeIllegalError, "Ports 65500-65535 are reserved by the service."),
+    "PortRanges.MustOne": (PortRangeIllegalError, "An HTTP/HTTPS listener takes exactly one port."),
     "PortConflict.Listener": (PortConflictError, None),
     "QuotaExceeded.ListenerPort": (PortQuotaExceededError, None),
+    "QuotaExceeded.Listener": (ListenerQuotaExceededError, None),
+    "Exist.EndpointGroup": (ListenerInUseError, None),
+    "Exist.ForwardingRule": (ListenerInUseError, None),
+    "NotExist.BasicBandwidthPackage": (
+        ApiError, "The accelerator needs a basic bandwidth package (subscription accelerators): attach one in the "
+                  "GA console, then run again.",
+    ),
+    "ProtocalIllegal.Listener": (
+        InvalidParameterError, "The protocol was refused; use tcp, udp, http or https (please report this bug).",
+    ),
     "ServiceUnavailable": (ServerError, None),
     "InternalError": (ServerError, None),
     "UnknownError": (ServerError, None),
@@ -332,19 +370,20 @@ _BY_CODE: dict[str, tuple[type[ApiError], str | None]] = {
 
 # prefix -> (class, advice); checked in order after the exact table
 _BY_PREFIX: tuple[tuple[str, type[ApiError], str | None], ...] = (
-    ("Throttling", ThrottledError, None),
     ("Forbidden", AuthenticationError,
      "The key may not perform this action; grant it GA permissions (e.g. AliyunGAFullAccess) in RAM."),
     ("InvalidAccessKeyId", AuthenticationError, None),
     ("InvalidSecurityToken", AuthenticationError, "Check the STS security token; get a fresh one."),
     ("InvalidParameter", InvalidParameterError, None),
-    ("MissingParameter", InvalidParameterError, "A required parameter was missing; please report this bug."),
+    ("Missing", InvalidParameterError, "A required parameter was missing; please report this bug."),
 )
 
 
 def _classify(code: str, http_status: int | None) -> tuple[type[ApiError], str | None]:
     if code in _BY_CODE:
         return _BY_CODE[code]
+    if "Throttling" in code:  # Throttling, Throttling.User, Rejected.Throttling, ...
+        return ThrottledError, None
     for prefix, cls, advice in _BY_PREFIX:
         if code.startswith(prefix):
             return cls, advice

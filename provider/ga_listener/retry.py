@@ -7,7 +7,7 @@ state waits), until the call's deadline.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ga_listener.errors import TRANSIENT_STATE_CODES, ConfigurationError, GaListenerError, TransportError
 
@@ -25,8 +25,10 @@ _SERVER_CODES = frozenset({"ServiceUnavailable", "InternalError", "UnknownError"
 
 
 def is_throttled(error: GaListenerError) -> bool:
-    """Throttling* codes, or HTTP 429."""
-    return getattr(error, "code", "").startswith("Throttling") or getattr(error, "http_status", 0) == 429
+    """Any code containing ``Throttling`` (``Rejected.Throttling`` too), HTTP 429, or an answer carrying
+    ``x-acs-retry-after`` (the official SDK treats any such answer as throttling)."""
+    return ("Throttling" in getattr(error, "code", "") or getattr(error, "http_status", 0) == 429
+            or error.throttled)
 
 
 def is_server_error(error: GaListenerError) -> bool:
@@ -40,7 +42,7 @@ def is_connection_error(error: GaListenerError) -> bool:
 
 
 def is_transient_state(error: GaListenerError) -> bool:
-    """NotActive.Listener / StateError.Accelerator: retried only when the caller asks."""
+    """NotActive.Listener / StateError.Listener / StateError.Accelerator: retried only when the caller asks."""
     return getattr(error, "code", "") in TRANSIENT_STATE_CODES
 
 
@@ -56,23 +58,31 @@ class RetryPolicy:
     retries; transient-state retries end only at the deadline. ``total_timeout``: a call's default budget (s).
     """
 
-    __slots__ = ("base_delay", "checks", "max_attempts", "max_delay", "total_timeout")
+    __slots__ = ("base_delay", "checks", "code_attempts", "max_attempts", "max_delay", "total_timeout")
 
     def __init__(
         self, *, max_attempts: int = 5, base_delay: float = 0.25, max_delay: float = 8.0,
         total_timeout: float = 60.0, checks: tuple[Check, ...] = DEFAULT_CHECKS,
+        code_attempts: Mapping[str, int] | None = None,
     ) -> None:
         if max_attempts < 1 or base_delay < 0 or max_delay < 0 or total_timeout <= 0:
             raise ConfigurationError("retry needs max_attempts >= 1, delays >= 0 and total_timeout > 0",
                                      setting="retry")
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.total_timeout, self.checks = total_timeout, checks
+        self.code_attempts = dict(code_attempts or {})
+
+    def capped(self, code: str, attempts: int) -> RetryPolicy:
+        """This policy, but giving up on error ``code`` after ``attempts`` attempts."""
+        return RetryPolicy(max_attempts=self.max_attempts, base_delay=self.base_delay, max_delay=self.max_delay,
+                           total_timeout=self.total_timeout, checks=self.checks,
+                           code_attempts={**self.code_attempts, code: attempts})
 
     def reason(self, error: GaListenerError, attempt: int, *, transient_states: bool) -> str | None:
         """The name of the check that makes ``error`` worth another attempt, or ``None``."""
         if transient_states and is_transient_state(error):
             return is_transient_state.__name__
-        if attempt >= self.max_attempts:
+        if attempt >= min(self.max_attempts, self.code_attempts.get(getattr(error, "code", ""), self.max_attempts)):
             return None
         return next((check.__name__ for check in self.checks if check(error)), None)
 

@@ -193,11 +193,13 @@ def sign_v3(
     nonce: str,
     security_token: str | None = None,
     content_type: str | None = None,
+    accept: str | None = None,
 ) -> tuple[dict[str, str], str, str]:
     """Build and sign the v3 headers.
 
     Returns ``(headers, canonical_request, string_to_sign)``; ``headers`` includes ``Authorization`` and every
-    signed header. The intermediate strings are returned for debug logging (they hold no secret).
+    signed header (``accept`` too when given: the official SDK signs its ``accept: application/json``). The
+    intermediate strings are returned for debug logging (they hold no secret).
     """
     headers = {
         "host": host,
@@ -209,6 +211,8 @@ def sign_v3(
     }
     if content_type:
         headers["content-type"] = content_type
+    if accept:
+        headers["accept"] = accept
     if security_token:
         headers["x-acs-security-token"] = security_token
     canonical_request = v3_canonical_request(method, pathname, query, headers, headers["x-acs-content-sha256"])

@@ -24,6 +24,7 @@ __all__ = [
     "parse_endpoint",
     "pinned_adapter_type",
     "retry_after_seconds",
+    "service_throttled",
 ]
 
 if TYPE_CHECKING:
@@ -62,6 +63,14 @@ def parse_endpoint(endpoint: str) -> tuple[str, str]:
         raise ConfigurationError(f"endpoint {endpoint!r}: plain http is allowed only for loopback hosts "
                                  "(127.0.0.0/8, ::1, localhost); use https://", setting="endpoint")
     return f"{parts.scheme}://{parts.netloc}/", parts.netloc
+
+
+def service_throttled(headers: Mapping[str, str]) -> bool:
+    """True when the answer carries a positive ``x-acs-retry-after`` (milliseconds), as the official SDK reads it."""
+    try:
+        return float(headers.get("x-acs-retry-after") or 0) > 0
+    except ValueError:
+        return False
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

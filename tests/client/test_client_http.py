@@ -39,6 +39,20 @@ def test_v3_puts_params_in_the_query_of_a_post_and_the_sdk_verifies_it(
     assert seen.headers["host"] == server.url.removeprefix("http://")
     assert seen.headers["content-length"] == "0"
     assert seen.headers["authorization"].startswith(f"ACS3-HMAC-SHA256 Credential={KEY_ID},")
+    assert seen.headers["accept"] == "application/json"  # as the official SDK sends it, and signed
+    assert "accept" in seen.headers["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+    assert sdk_accepts(seen, key_id=KEY_ID, secret=SECRET)
+
+
+@pytest.mark.parametrize("version", ["v1", "v3"])
+def test_delete_listener_carries_no_region_id_as_the_sdk_defines_none(
+    server: ScriptedServer, make_client: MakeClient, version: str
+) -> None:
+    server.default = answer(body={"RequestId": "ok"})
+    make_client(signature_version=version).delete_listener("ga-1", "lsr-1", client_token="t")
+    [seen] = server.requests
+    assert "RegionId" not in seen.query
+    assert (seen.query["AcceleratorId"], seen.query["ListenerId"]) == ("ga-1", "lsr-1")
     assert sdk_accepts(seen, key_id=KEY_ID, secret=SECRET)
 
 

@@ -111,6 +111,8 @@ def test_randomness_is_drawn_once_per_retry(
 
 FAULTS = {
     "throttling 400": api_error("Throttling"),
+    "rejected throttling": api_error("Rejected.Throttling"),
+    "x-acs-retry-after on any code": api_error("Flow.Limited", 400, headers={"x-acs-retry-after": "20"}),
     "throttling 429 no body": answer(429, raw=b""),
     "throttling 503": api_error("Throttling.Api", 503),
     "service unavailable": api_error("ServiceUnavailable", 503),
@@ -145,6 +147,8 @@ def test_transient_failures_converge(
         ("InvalidParameter", 400),
         ("NotActive.Listener", 400),
         ("StateError.Accelerator", 400),
+        ("StateError.Listener", 400),
+        ("Flow.Limited", 400),  # a neutral code without x-acs-retry-after is no throttling
     ],
 )
 def test_a_non_retryable_error_makes_exactly_one_request(
@@ -158,10 +162,34 @@ def test_a_non_retryable_error_makes_exactly_one_request(
 
 
 def test_transient_states_are_retried_when_asked(server: ScriptedServer, make_client: MakeClient) -> None:
-    server.add(api_error("NotActive.Listener"), api_error("StateError.Accelerator"), answer(body={"RequestId": "ok"}))
+    server.add(api_error("NotActive.Listener"), api_error("StateError.Accelerator"), api_error("StateError.Listener"),
+               answer(body={"RequestId": "ok"}))
     body = make_client().update_listener("lsr-1", {"Name": "n"}, client_token="t")
     assert body == {"RequestId": "ok"}
-    assert len(server.requests) == 3
+    assert len(server.requests) == 4
+
+
+def test_x_acs_retry_after_is_honoured_in_milliseconds(
+    server: ScriptedServer, make_client: MakeClient, fake_clock: FakeClock
+) -> None:
+    server.add(api_error("Flow.Limited", 400, headers={"x-acs-retry-after": "1500"}), answer())
+    make_client(random=lambda: 0.0).describe_listener("lsr-1")
+    assert fake_clock.sleeps == [1.5]
+
+
+def test_describe_gives_up_on_unknown_error_after_a_few_attempts(
+    server: ScriptedServer, make_client: MakeClient
+) -> None:
+    """UnknownError may mean the listener is gone (Terraform reads it as NotExist.Listener): the caller
+    confirms with ListListeners rather than retrying until its deadline. Other actions retry it as usual."""
+    server.default = api_error("UnknownError", 500)
+    with pytest.raises(ServerError, match="UnknownError"):
+        make_client(retry=RetryPolicy(max_attempts=8)).describe_listener("lsr-1")
+    assert len(server.requests) == client_module.UNKNOWN_ERROR_ATTEMPTS < 8
+    server.requests.clear()
+    with pytest.raises(ServerError):
+        make_client(retry=RetryPolicy(max_attempts=8)).call("UpdateListener", {"ListenerId": "l"})
+    assert len(server.requests) == 8
 
 
 def test_transient_state_retries_end_at_the_deadline_not_at_max_attempts(
