@@ -1,8 +1,10 @@
 """The desired listener configuration: pydantic models carrying every rule of the GA API.
 
 Rules follow the current API (``ga-api.md``) where it and the seed page differ. Field rules live on the types
-below; rules that tie fields together (protocol-dependent fields, overlapping ranges, the port quota) live in
-:func:`cross_field_violations`, which both the model and :func:`validate_inputs` use, so each rule is written once.
+below; rules that tie fields together (adopt or create, protocol-dependent fields, overlapping ranges, reserved
+UDP ports, an optional port limit) live in :func:`cross_field_violations`, which both the model and
+:func:`validate_inputs` use, so each rule is written once. No port quota is invented here: the service's varies by
+protocol and routing type, and ``QuotaExceeded.ListenerPort`` decides unless a stack sets a limit.
 
 :func:`validate_inputs` is what ``check`` runs: it never raises, reports every violation (not just the first)
 with a property path such as ``port_ranges[1].to_port``, and skips properties whose value is not known yet.
@@ -14,7 +16,7 @@ import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 PORT_MIN, PORT_MAX = 1, 65499
-PORT_QUOTA = 30
+UDP_RESERVED_PORTS = (250, 4789, 4790)  # PortRangeIllegal.UDP
 HTTP_PROTOCOLS = frozenset({"http", "https"})
 IDLE_TIMEOUT_RANGES = {"tcp": (10, 900), "udp": (10, 20), "http": (1, 60), "https": (1, 60)}
 REQUEST_TIMEOUT_RANGE = (1, 180)
@@ -136,6 +138,8 @@ Description = Annotated[str, Field(max_length=200), AfterValidator(_description_
 ResourceId = Annotated[str, _matches(ID_PATTERN, "must be 1 to 128 printable ASCII characters without spaces")]
 RegionId = Annotated[str, BeforeValidator(_one_of("cn-hangzhou"))]  # GA is a global service
 IdleTimeout = Annotated[WholeNumber, _within(1, 900)]  # the protocol narrows it: see cross_field_violations
+OnDelete = Annotated[str, BeforeValidator(_one_of("retain", "restore", "delete"))]
+ResourceKey = Annotated[str, Field(max_length=1024)]
 RequestTimeout = Annotated[WholeNumber, _within(*REQUEST_TIMEOUT_RANGE)]
 
 
@@ -218,9 +222,16 @@ Certificates = Annotated[tuple[Certificate, ...], AfterValidator(_non_empty)]
 
 
 class ListenerConfig(_Model):
-    """What the user wants a listener to look like. ``None`` means unmanaged: left as the listener has it."""
+    """What the user wants a listener to look like. ``None`` means unmanaged: left as the listener has it.
 
-    listener_id: ResourceId
+    Exactly one of ``listener_id`` (adopt that existing listener) and ``accelerator_id`` (create a listener on
+    that accelerator). ``on_delete`` left unset is ``retain`` for an adopted listener, ``delete`` for a created one.
+    ``resource_key`` (project/stack/name, passed by :class:`ga_listener.Listener`) only seeds the idempotency token
+    of a create; nothing compares it.
+    """
+
+    listener_id: ResourceId | None = None
+    accelerator_id: ResourceId | None = None
     protocol: Protocol
     port_ranges: PortRanges
     name: Name | None = None
@@ -235,7 +246,18 @@ class ListenerConfig(_Model):
     security_policy_id: SecurityPolicyId | None = None
     forwarded_for_config: ForwardedForConfig | None = None
     region_id: RegionId = "cn-hangzhou"
-    on_delete: Literal["retain", "restore"] = "retain"
+    on_delete: OnDelete | None = None
+    resource_key: ResourceKey | None = None
+
+    @property
+    def creates(self) -> bool:
+        """True when the resource creates its listener (``accelerator_id``) rather than adopting one."""
+        return self.accelerator_id is not None
+
+    @property
+    def deletion(self) -> str:
+        """What ``pulumi destroy`` does: ``on_delete``, or the default of the mode."""
+        return self.on_delete or ("delete" if self.creates else "retain")
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> ListenerConfig:
@@ -246,7 +268,7 @@ class ListenerConfig(_Model):
 
 
 #: Inputs that say how the resource behaves rather than what the listener looks like.
-CONTROL_FIELDS = frozenset({"listener_id", "region_id", "on_delete"})
+CONTROL_FIELDS = frozenset({"listener_id", "accelerator_id", "region_id", "on_delete", "resource_key"})
 #: Listener properties a user may manage (everything the API lets UpdateListener change).
 MANAGED_FIELDS = tuple(name for name in ListenerConfig.model_fields if name not in CONTROL_FIELDS)
 
@@ -286,17 +308,27 @@ def _overlaps(field: str, ranges: tuple[PortRange, ...]) -> list[Violation]:
 def _protocol_violations(protocol: str, values: Mapping[str, Any]) -> list[Violation]:
     found = []
     present = {name for name, value in values.items() if value is not None}
+    ranges = values.get("port_ranges") or ()
     if protocol in HTTP_PROTOCOLS:
-        ranges = values.get("port_ranges")
         if ranges and (len(ranges) != 1 or ranges[0].from_port != ranges[0].to_port):
             found.append(Violation("port_ranges", f"{protocol} listeners take exactly one port "
                                                   "(one range with from_port == to_port)"))
     else:
+        if protocol == "udp":
+            found += [Violation(f"port_ranges[{index}]", f"{item.from_port}-{item.to_port} holds UDP port {port}, "
+                                                         "which the service reserves (250, 4789 and 4790)")
+                      for index, item in enumerate(ranges)
+                      for port in UDP_RESERVED_PORTS if item.from_port <= port <= item.to_port]
         found += [Violation(name, f"applies only to http and https listeners, not {protocol}")
                   for name in ("backend_ports", "forwarded_for_config", "request_timeout") if name in present]
     if protocol != "https":
         found += [Violation(name, f"applies only to https listeners, not {protocol}")
                   for name in ("certificates", "http_version", "security_policy_id") if name in present]
+    elif len(values.get("certificates") or ()) > 1:
+        found.append(Violation("certificates", "an https listener has one default certificate; attach others "
+                                               "with AssociateAdditionalCertificatesWithListener"))
+    elif values.get("accelerator_id") is not None and "certificates" not in present:
+        found.append(Violation("certificates", "is required to create an https listener (its default certificate)"))
     idle = values.get("idle_timeout")
     low, high = IDLE_TIMEOUT_RANGES[protocol]
     if idle is not None and not low <= idle <= high:
@@ -305,19 +337,31 @@ def _protocol_violations(protocol: str, values: Mapping[str, Any]) -> list[Viola
     return found
 
 
-def cross_field_violations(values: Mapping[str, Any]) -> list[Violation]:
-    """Rules between fields, over the fields whose values are known and valid (others are skipped)."""
-    found: list[Violation] = []
+def _identity_violations(values: Mapping[str, Any]) -> list[Violation]:
+    both = values.get("listener_id") is not None and values.get("accelerator_id") is not None
+    if both:
+        return [Violation("accelerator_id", "give either listener_id (adopt that existing listener) or "
+                                            "accelerator_id (create a listener on it), not both")]
+    if values.get("accelerator_id") is not None and values.get("on_delete") == "restore":
+        return [Violation("on_delete", "a created listener has no earlier configuration to restore: use delete "
+                                       "(the default) or retain")]
+    return []
+
+
+def cross_field_violations(values: Mapping[str, Any], *, max_ports: int | None = None) -> list[Violation]:
+    """Rules between fields, over the fields whose values are known and valid (others are skipped).
+    ``max_ports``: the port limit a stack sets (``ga-listener:maxListenerPorts``), if any."""
+    found = _identity_violations(values)
     ranges = values.get("port_ranges")
     if ranges:
         found += _overlaps("port_ranges", ranges)
+        total = sum(r.size for r in ranges)
+        if max_ports is not None and total > max_ports:
+            found.append(Violation("port_ranges", f"covers {total} ports; this stack allows at most {max_ports} "
+                                                  "per listener (ga-listener:maxListenerPorts)"))
     protocol = values.get("protocol")
     if protocol is not None:
         found += _protocol_violations(protocol, values)
-        total = sum(r.size for r in ranges or ())
-        if protocol not in HTTP_PROTOCOLS and total > PORT_QUOTA:
-            found.append(Violation("port_ranges", f"covers {total} ports; a listener may have at most "
-                                                  f"{PORT_QUOTA} (the default quota of the service)"))
     backend = values.get("backend_ports")
     if backend:
         found += _overlaps("backend_ports", backend)
@@ -336,6 +380,7 @@ _FIELD_ADAPTERS: dict[str, TypeAdapter[Any]] = {
     name: TypeAdapter(field.rebuild_annotation()) for name, field in ListenerConfig.model_fields.items()
 }
 _REQUIRED = tuple(name for name, field in ListenerConfig.model_fields.items() if field.is_required())
+_IDENTITY = ("listener_id", "accelerator_id")
 
 
 def _reason(error: Any) -> str:
@@ -373,13 +418,13 @@ def _unknown_property(key: str) -> Violation:
 
 
 def validate_inputs(
-    raw: Mapping[str, Any], *, is_unknown: Callable[[Any], bool] = lambda _: False
+    raw: Mapping[str, Any], *, is_unknown: Callable[[Any], bool] = lambda _: False, max_ports: int | None = None,
 ) -> tuple[ListenerConfig | None, list[Violation]]:
     """Validate raw inputs; never raises.
 
     Returns the config (``None`` when something is invalid or not yet known) and every violation found.
     Properties for which ``is_unknown`` is true (values computed during a preview) are skipped, and so are the
-    cross-field rules that would need them.
+    cross-field rules that would need them. ``max_ports`` is a per-listener port limit to enforce, if any.
     """
     violations: list[Violation] = []
     known: dict[str, Any] = {}
@@ -396,7 +441,10 @@ def validate_inputs(
             except ValidationError as error:
                 violations += [Violation(_path((key, *e["loc"])), _reason(e)) for e in error.errors()]
     violations += [Violation(name, "is required") for name in _REQUIRED if raw.get(name) is None]
-    violations += cross_field_violations(known)
+    if all(raw.get(name) is None for name in _IDENTITY):
+        violations.append(Violation("listener_id", "is required to adopt an existing listener; to create one "
+                                                   "instead, give accelerator_id"))
+    violations += cross_field_violations(known, max_ports=max_ports)
     if violations or unknown:
         return None, violations
     return ListenerConfig.model_construct(**known), []  # every field and rule was checked above

@@ -18,6 +18,7 @@ from typing import Any
 from ga_listener.models import MANAGED_FIELDS, ListenerConfig
 
 __all__ = [
+    "CREATE_FIELDS",
     "MANAGED_FIELDS",
     "Bookkeeping",
     "api_params",
@@ -25,9 +26,12 @@ __all__ = [
     "canonical",
     "changed_fields",
     "client_token",
+    "create_token",
     "desired_values",
     "live_from_api",
+    "not_visible",
     "refreshed_inputs",
+    "write_values",
 ]
 
 # snake_case property -> API parameter / response field
@@ -55,6 +59,13 @@ FORWARDED_FOR_NAMES = {
 }
 RANGE_FIELDS = frozenset({"port_ranges", "backend_ports"})
 INT_FIELDS = frozenset({"idle_timeout", "request_timeout"})
+#: What CreateListener carries (the SDK's CreateListenerRequest has no ProxyProtocol or BackendPorts): anything
+#: else a created listener should have is applied by one UpdateListener after the create.
+CREATE_FIELDS = frozenset(API_NAMES) - {"proxy_protocol", "backend_ports"}
+#: The idle timeout a listener gets when it switches to a protocol whose range its old value is outside of.
+DEFAULT_IDLE_TIMEOUT = {"tcp": 900, "udp": 20, "http": 15, "https": 15}
+IDLE_TIMEOUT_RANGES = {"tcp": (10, 900), "udp": (10, 20), "http": (1, 60), "https": (1, 60)}
+TCP_UDP = frozenset({"tcp", "udp"})
 
 
 # --- canonical values ---------------------------------------------------------------------------------------
@@ -141,18 +152,62 @@ def live_from_api(body: Mapping[str, Any]) -> dict[str, Any]:
 # --- diff and the minimal update ----------------------------------------------------------------------------
 
 
-def _differs(field: str, wanted: Any, current: Any) -> bool:
+def _differs(field: str, wanted: Any, current: Any, protocol: str | None) -> bool:
     current = canonical(field, current)
     if field == "forwarded_for_config":
         # Only the flags the user set are managed; the others stay as the listener has them.
         current = current or {}
         return any(current.get(flag) != value for flag, value in wanted.items())
+    if field == "client_affinity" and protocol == "udp":
+        return False  # the service may not keep SOURCE_IP on udp (Terraform ignores this diff too)
     return bool(wanted != current)
 
 
 def changed_fields(wanted: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
-    """Managed properties whose wanted (canonical) value differs from ``current`` (outputs or live)."""
-    return [field for field, value in wanted.items() if _differs(field, value, current.get(field))]
+    """Managed properties whose wanted (canonical) value differs from ``current`` (outputs or live).
+
+    On a udp listener ``client_affinity`` NONE and SOURCE_IP count as equal: the service may not keep SOURCE_IP.
+    """
+    protocol = wanted.get("protocol") or canonical("protocol", current.get("protocol"))
+    return [field for field, value in wanted.items() if _differs(field, value, current.get(field), protocol)]
+
+
+def write_values(
+    changed: Mapping[str, Any], desired: Mapping[str, Any], live: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """What one UpdateListener carries to apply ``changed`` to the ``live`` listener (read just before), and
+    warnings for the user.
+
+    Safe whether or not the service resets an omitted value to its default: a tcp/udp listener's write always
+    carries ``proxy_protocol`` (the managed value, else the live one), and a write carrying
+    ``forwarded_for_config`` carries all five flags (the unmanaged ones as the listener has them). A protocol
+    switch whose unmanaged idle timeout falls outside the new protocol's range sends that protocol's default.
+    Nothing else is added.
+    """
+    values = dict(changed)
+    warnings = []
+    protocol = values.get("protocol") or canonical("protocol", live.get("protocol"))
+    if protocol in TCP_UDP:
+        keep = desired.get("proxy_protocol", canonical("proxy_protocol", live.get("proxy_protocol")))
+        if keep is not None:
+            values["proxy_protocol"] = keep
+    if "forwarded_for_config" in values:
+        values["forwarded_for_config"] = {**(canonical("forwarded_for_config", live.get("forwarded_for_config"))
+                                             or {}), **values["forwarded_for_config"]}
+    idle = canonical("idle_timeout", live.get("idle_timeout"))
+    if "protocol" in changed and "idle_timeout" not in desired and protocol in IDLE_TIMEOUT_RANGES and idle:
+        low, high = IDLE_TIMEOUT_RANGES[protocol]
+        if not low <= idle <= high:
+            values["idle_timeout"] = DEFAULT_IDLE_TIMEOUT[protocol]
+            warnings.append(f"idle_timeout {idle} is outside {low}..{high} for {protocol}: the switch sets "
+                            f"{protocol}'s default, {DEFAULT_IDLE_TIMEOUT[protocol]} (manage idle_timeout to choose)")
+    return values, warnings
+
+
+def not_visible(sent: Mapping[str, Any], live: Mapping[str, Any]) -> list[str]:
+    """The properties of a write (``sent``, canonical) that the listener does not show yet. Every flag sent in
+    ``forwarded_for_config`` counts, as do the values a write added (``proxy_protocol``, defaults)."""
+    return changed_fields(sent, live)
 
 
 def api_params(values: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
@@ -184,6 +239,14 @@ def client_token(listener_id: str, purpose: str, book: Bookkeeping, params: Mapp
     return "gal-" + digest[:40]
 
 
+def create_token(resource_key: str, accelerator_id: str, params: Mapping[str, Any]) -> str:
+    """The ClientToken of a create: the same resource creating the same listener on the same accelerator gets
+    the same token, so a create retried after the provider died replays instead of making a second listener."""
+    material = [resource_key, accelerator_id, params]
+    digest = hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return "gal-c-" + digest[:40]
+
+
 # --- outputs and refreshed inputs ---------------------------------------------------------------------------
 
 
@@ -197,7 +260,10 @@ class Bookkeeping:
     adopted: Mapping[str, Any] = dataclass_field(default_factory=dict)  # the listener as found at adoption
     touched: tuple[str, ...] = ()  # every property this resource ever wrote: what restore puts back
     revision: int = 0  # one more per applied change
-    adoption_id: str = ""
+    adoption_id: str = ""  # random, drawn when the resource adopted or created the listener: its claim id
+    origin: str = "adopted"  # "created" when this resource created the listener
+    identity: str = "listener_id"  # the input that names the listener: listener_id, or accelerator_id (created)
+    resource_key: str | None = None
 
     @classmethod
     def adopting(cls, managed: Iterable[str], on_delete: str, adopted: Mapping[str, Any]) -> Bookkeeping:
@@ -206,8 +272,15 @@ class Bookkeeping:
         return cls(tuple(sorted(managed)), on_delete, snapshot, adoption_id=secrets.token_hex(8))
 
     @classmethod
+    def creating(cls, managed: Iterable[str], on_delete: str, resource_key: str | None) -> Bookkeeping:
+        """The bookkeeping of a listener this resource created: nothing to restore, a new random claim id."""
+        return cls(tuple(sorted(managed)), on_delete, adoption_id=secrets.token_hex(8), origin="created",
+                   identity="accelerator_id", resource_key=resource_key)
+
+    @classmethod
     def from_outputs(cls, outputs: Mapping[str, Any]) -> Bookkeeping:
-        """Read it back from stored outputs (numbers arrive as floats; old states may lack keys)."""
+        """Read it back from stored outputs (numbers arrive as floats; states written by the adopt-only version
+        lack the newer keys and read as adopted by id)."""
         return cls(
             managed=tuple(outputs.get("managed_fields") or ()),
             on_delete=str(outputs.get("on_delete") or "retain"),
@@ -215,7 +288,15 @@ class Bookkeeping:
             touched=tuple(outputs.get("touched_fields") or ()),
             revision=int(outputs.get("revision") or 0),
             adoption_id=str(outputs.get("adoption_id") or ""),
+            origin=str(outputs.get("origin") or "adopted"),
+            identity=str(outputs.get("identity") or "listener_id"),
+            resource_key=outputs.get("resource_key") or None,
         )
+
+    @property
+    def created(self) -> bool:
+        """True when this resource created the listener."""
+        return self.origin == "created"
 
     def applied(self, fields: Iterable[str]) -> Bookkeeping:
         """After one more applied change to ``fields``."""
@@ -229,6 +310,9 @@ class Bookkeeping:
             "touched_fields": sorted(self.touched),
             "revision": self.revision,
             "adoption_id": self.adoption_id,
+            "origin": self.origin,
+            "identity": self.identity,
+            "resource_key": self.resource_key,
             "region_id": "cn-hangzhou",
         }
 
@@ -243,11 +327,12 @@ def build_outputs(live: Mapping[str, Any], book: Bookkeeping) -> dict[str, Any]:
 
 
 def refreshed_inputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Inputs as the live listener now has them, for the managed properties (what refresh reports as drift)."""
-    inputs = {name: outputs.get(name) for name in outputs.get("managed_fields") or ()}
-    inputs.update(
-        listener_id=outputs.get("listener_id"),
-        on_delete=outputs.get("on_delete", "retain"),
-        region_id="cn-hangzhou",
-    )
+    """Inputs as the live listener now has them, for the managed properties (what refresh reports as drift),
+    naming the listener the way the program does (by listener_id, or by accelerator_id when created)."""
+    book = Bookkeeping.from_outputs(outputs)
+    inputs = {name: outputs.get(name) for name in book.managed}
+    identity = "accelerator_id" if book.identity == "accelerator_id" else "listener_id"
+    inputs.update({identity: outputs.get(identity), "on_delete": book.on_delete, "region_id": "cn-hangzhou"})
+    if book.resource_key:
+        inputs["resource_key"] = book.resource_key
     return inputs

@@ -31,7 +31,7 @@ from pulumi.output import Unknown
 from ga_listener.errors import ConfigurationError
 from ga_listener.models import ListenerConfig, Violation, validate_inputs
 from ga_listener.operations import ListenerOperationError, ListenerOperations
-from ga_listener.plan import changed_fields, desired_values, refreshed_inputs
+from ga_listener.plan import Bookkeeping, changed_fields, desired_values, refreshed_inputs
 from ga_listener.settings import ProviderSettings
 
 if TYPE_CHECKING:  # the client is imported on the first API call: a preview never pays for it
@@ -39,13 +39,15 @@ if TYPE_CHECKING:  # the client is imported on the first API call: a preview nev
 
 __all__ = ["Listener", "ListenerArgs", "ListenerProvider"]
 
+logger = logging.getLogger("ga_listener.resource")
+
 PROVIDER_KEY = "__provider"
 PROVIDER_MAX_ATTEMPTS = 8
 UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 #: Properties that only the provider sets; the resource passes them as None so they exist as attributes.
 OUTPUT_ONLY = (
-    "accelerator_id", "state", "listener_type", "create_time", "managed_fields", "adopted", "touched_fields",
-    "revision", "adoption_id",
+    "state", "listener_type", "create_time", "managed_fields", "adopted", "touched_fields", "revision",
+    "adoption_id", "origin", "identity",
 )
 
 _SETTINGS: weakref.WeakKeyDictionary[ListenerProvider, ProviderSettings] = weakref.WeakKeyDictionary()
@@ -78,6 +80,38 @@ def _log_to_stderr(level: str) -> None:
 
 def _user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != PROVIDER_KEY and not (k in OUTPUT_ONLY and v is None)}
+
+
+def _replacement(inputs: Mapping[str, Any], olds: Mapping[str, Any]) -> DiffResult | None:
+    """The replace a change of identity makes, or ``None``.
+
+    Adopting another listener, or switching between adopting and creating, replaces (delete first). Naming the
+    listener this resource created by its ``listener_id``, or by its accelerator again, does not: the same
+    listener stays, only bookkeeping changes.
+    """
+    listener_id, accelerator_id = inputs.get("listener_id"), inputs.get("accelerator_id")
+    book = Bookkeeping.from_outputs(olds)
+    old_listener, old_accelerator = olds.get("listener_id"), olds.get("accelerator_id")
+    if listener_id is not None:
+        if is_unknown(listener_id) or listener_id != old_listener:
+            return DiffResult(changes=True, replaces=["listener_id"], delete_before_replace=True)
+        return None
+    if accelerator_id is None:
+        return None  # check refused these inputs; nothing to decide here
+    if is_unknown(accelerator_id) or accelerator_id != old_accelerator:
+        # Two accelerators never share ports: the replacement can come first (no downtime), unless not known yet.
+        return DiffResult(changes=True, replaces=["accelerator_id"], delete_before_replace=is_unknown(accelerator_id))
+    if not book.created:  # from adopting a listener to creating one on its accelerator: release it first
+        return DiffResult(changes=True, replaces=["accelerator_id"], delete_before_replace=True)
+    return None
+
+
+def _switches_to_https_without_certificate(olds: Mapping[str, Any], config: ListenerConfig) -> bool:
+    """True when the old inputs say the listener was not https and the new ones switch it without a certificate
+    (an adoption's first check has no old inputs: the live protocol is checked before its write instead)."""
+    old_protocol = olds.get("protocol")
+    return (config.protocol == "https" and not config.certificates and isinstance(old_protocol, str)
+            and old_protocol.lower() != "https")
 
 
 def _is_get(props: Mapping[str, Any]) -> bool:
@@ -116,8 +150,7 @@ class ListenerProvider(ResourceProvider):
             _CONFIG_ERRORS[self] = error
             return
         _SETTINGS[self] = settings
-        if settings.log_level:
-            _log_to_stderr(settings.log_level)
+        _log_to_stderr(settings.log_level or "warning")  # warnings always reach the CLI's output
 
     def _operations(self) -> ListenerOperations:
         from ga_listener.client import GaClient, RetryPolicy
@@ -137,50 +170,69 @@ class ListenerProvider(ResourceProvider):
                     retry=RetryPolicy(max_attempts=PROVIDER_MAX_ATTEMPTS),
                 )
                 _CLIENTS[settings] = client
-        return ListenerOperations(client, wait_timeout=settings.wait_timeout)
+        return ListenerOperations(client, wait_timeout=settings.wait_timeout,
+                                  create_visibility_timeout=settings.create_visibility_timeout)
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate every input that is known; report all violations by property path. Never raises."""
         inputs = _user_inputs(news)
         failures = [CheckFailure(key, "is an output of the listener and cannot be set")
                     for key in OUTPUT_ONLY if inputs.pop(key, None) is not None]
         if self in _CONFIG_ERRORS:  # under no property: the CLI would print the value of an input of that name
             failures.append(CheckFailure("", str(_CONFIG_ERRORS[self])))
+        settings = _SETTINGS.get(self)
         try:
-            config, violations = validate_inputs(inputs, is_unknown=is_unknown)
+            config, violations = validate_inputs(inputs, is_unknown=is_unknown,
+                                                 max_ports=settings.max_listener_ports if settings else None)
         except Exception as error:
             return CheckResult(news, [CheckFailure("", f"could not validate the inputs: {error!r}")])
         failures += [_check_failure(v, inputs) for v in violations]
         if config is None or failures:
             return CheckResult(news, failures)
-        normalized = {"listener_id": config.listener_id, "region_id": config.region_id,
-                      "on_delete": config.on_delete, **desired_values(config)}
-        return CheckResult(normalized, [])
+        if _switches_to_https_without_certificate(olds, config):
+            return CheckResult(news, [CheckFailure("certificates", "is required to switch the listener to https "
+                                                                   "(its default certificate)")])
+        if config.protocol == "udp" and config.client_affinity == "SOURCE_IP":
+            logger.warning("client_affinity SOURCE_IP on udp: the service may not keep it, so ga-listener treats "
+                           "NONE and SOURCE_IP as equal for udp listeners")
+        normalized = {"listener_id": config.listener_id, "accelerator_id": config.accelerator_id,
+                      "region_id": config.region_id, "on_delete": config.deletion,
+                      "resource_key": config.resource_key, **desired_values(config)}
+        return CheckResult({k: v for k, v in normalized.items() if v is not None}, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Compare the managed properties with the last outputs; a new listener_id means replace."""
+        """Compare the managed properties with the last outputs; another listener or accelerator replaces.
+
+        Replacements release or delete the old listener first, except a created listener moving to another
+        accelerator (they cannot conflict): ports are unique per accelerator, so a replacement on the same one
+        could not be created beside the old listener, and a restore must never undo a new adoption.
+        """
         inputs = _user_inputs(news)
-        listener_id = inputs.get("listener_id")
-        if is_unknown(listener_id) or listener_id != olds.get("listener_id"):  # another listener: replace
-            # Released first: the old resource's restore must never undo what the new adoption sets.
-            return DiffResult(changes=True, replaces=["listener_id"], delete_before_replace=True)
+        replace = _replacement(inputs, olds)
+        if replace is not None:
+            return replace
         if is_unknown(inputs):
-            return DiffResult(changes=True, replaces=[], delete_before_replace=False)
+            return DiffResult(changes=True, replaces=[], delete_before_replace=True)
         config, _ = validate_inputs(inputs)
         if config is None:
-            return DiffResult(changes=True, replaces=[], delete_before_replace=False)
+            return DiffResult(changes=True, replaces=[], delete_before_replace=True)
         wanted = desired_values(config)
+        book = Bookkeeping.from_outputs(olds)
+        identity = "accelerator_id" if config.creates else "listener_id"
         changes = (
             bool(changed_fields(wanted, olds))
-            or sorted(wanted) != sorted(olds.get("managed_fields") or ())
-            or config.on_delete != olds.get("on_delete", "retain")
+            or sorted(wanted) != sorted(book.managed)
+            or config.deletion != book.on_delete
+            or identity != book.identity
         )
-        return DiffResult(changes=changes, replaces=[], delete_before_replace=False)
+        return DiffResult(changes=changes, replaces=[], delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """Adopt the listener and apply the desired configuration."""
+        """Adopt the listener named by ``listener_id``, or create one on ``accelerator_id``; apply the inputs."""
         config = _parse(props)
-        return CreateResult(config.listener_id, self._operations().adopt(config))
+        operations = self._operations()
+        outputs = operations.create(config) if config.creates else operations.adopt(config)
+        return CreateResult(str(outputs["listener_id"]), outputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Send one UpdateListener with exactly what changed, then wait until the listener is active."""
@@ -202,17 +254,20 @@ class ListenerProvider(ResourceProvider):
         return ReadResult(id_, outputs, refreshed_inputs(outputs))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        """Release the listener: ``retain`` leaves it; ``restore`` puts back its adopted configuration."""
+        """Release the listener as ``on_delete`` says: ``retain`` leaves it, ``restore`` puts back its adopted
+        configuration, ``delete`` deletes it."""
         self._operations().release(id_, props)
 
 
 @dataclass
 class ListenerArgs:
-    """Typed inputs of :class:`Listener` (the keyword arguments of its constructor, as one object)."""
+    """Typed inputs of :class:`Listener` (the keyword arguments of its constructor, as one object). Use keywords:
+    the field order is not part of the contract. Give exactly one of ``listener_id`` and ``accelerator_id``."""
 
-    listener_id: pulumi.Input[str]
     port_ranges: pulumi.Input[Sequence[pulumi.Input[Mapping[str, pulumi.Input[int]]]]]
     protocol: pulumi.Input[str]
+    listener_id: pulumi.Input[str] | None = None
+    accelerator_id: pulumi.Input[str] | None = None
     name: pulumi.Input[str] | None = None
     description: pulumi.Input[str] | None = None
     client_affinity: pulumi.Input[str] | None = None
@@ -225,14 +280,16 @@ class ListenerArgs:
     security_policy_id: pulumi.Input[str] | None = None
     forwarded_for_config: pulumi.Input[Mapping[str, pulumi.Input[bool]]] | None = None
     region_id: pulumi.Input[str] = "cn-hangzhou"
-    on_delete: pulumi.Input[str] = "retain"
+    on_delete: pulumi.Input[str] | None = None
 
 
 class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
-    """An existing Global Accelerator listener, adopted and kept at the configuration given.
+    """A Global Accelerator listener kept at the configuration given: an existing one adopted by ``listener_id``,
+    or one created on ``accelerator_id``.
 
-    The resource never creates or deletes listeners: ``pulumi up`` changes the adopted listener, ``pulumi
-    destroy`` releases it (``on_delete="restore"`` first puts back what it had when adopted).
+    ``pulumi destroy`` deletes a created listener (``on_delete="delete"``, its default) and releases an adopted
+    one (``retain``, the default, leaves it as it is; ``restore`` first puts back what it had when adopted;
+    ``delete`` deletes it).
     """
 
     listener_id: pulumi.Output[str]
@@ -260,6 +317,9 @@ class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
     touched_fields: pulumi.Output[list[str]]
     revision: pulumi.Output[int]
     adoption_id: pulumi.Output[str]
+    origin: pulumi.Output[str]
+    identity: pulumi.Output[str]
+    resource_key: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -268,6 +328,7 @@ class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
         opts: pulumi.ResourceOptions | None = None,
         *,
         listener_id: pulumi.Input[str] | None = None,
+        accelerator_id: pulumi.Input[str] | None = None,
         port_ranges: pulumi.Input[Sequence[pulumi.Input[Mapping[str, pulumi.Input[int]]]]] | None = None,
         protocol: pulumi.Input[str] | None = None,
         name: pulumi.Input[str] | None = None,
@@ -284,31 +345,35 @@ class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
         region_id: pulumi.Input[str] | None = None,
         on_delete: pulumi.Input[str] | None = None,
     ) -> None:
-        """Adopt a listener: pass a :class:`ListenerArgs`, or its fields as keyword arguments (which win).
+        """Adopt a listener (``listener_id``) or create one (``accelerator_id``): pass a :class:`ListenerArgs`, or
+        its fields as keyword arguments (which win).
 
         As in generated Pulumi SDKs, the options may come second: ``Listener("web", opts, listener_id=...)``.
         Inputs left unset are unmanaged. Invalid inputs fail ``pulumi preview``, naming the property. A
-        replacement releases the old listener before taking the new one (``delete_before_replace``), unless
-        ``opts`` says otherwise.
+        replacement releases (or deletes) the old listener before taking the new one
+        (``delete_before_replace``), unless ``opts`` says otherwise.
         """
         if isinstance(args, pulumi.ResourceOptions):
             if opts is not None:
                 raise TypeError("Listener() got resource options twice (second argument and opts=)")
             args, opts = None, args
         keywords = {
-            "listener_id": listener_id, "port_ranges": port_ranges, "protocol": protocol, "name": name,
-            "description": description, "client_affinity": client_affinity, "proxy_protocol": proxy_protocol,
-            "certificates": certificates, "backend_ports": backend_ports, "idle_timeout": idle_timeout,
-            "request_timeout": request_timeout, "http_version": http_version,
+            "listener_id": listener_id, "accelerator_id": accelerator_id, "port_ranges": port_ranges,
+            "protocol": protocol, "name": name, "description": description, "client_affinity": client_affinity,
+            "proxy_protocol": proxy_protocol, "certificates": certificates, "backend_ports": backend_ports,
+            "idle_timeout": idle_timeout, "request_timeout": request_timeout, "http_version": http_version,
             "security_policy_id": security_policy_id, "forwarded_for_config": forwarded_for_config,
             "region_id": region_id, "on_delete": on_delete,
         }
         # Every input and output name must be a key of props for its attribute to exist on the resource.
-        props: dict[str, Any] = dict.fromkeys([*OUTPUT_ONLY, *keywords])
-        props.update(region_id="cn-hangzhou", on_delete="retain")
+        props: dict[str, Any] = dict.fromkeys([*OUTPUT_ONLY, *keywords, "resource_key"])
+        props.update(region_id="cn-hangzhou")
         if args is not None:  # not dataclasses.asdict: it would deep-copy the Outputs inside
             props.update({f.name: getattr(args, f.name) for f in fields(args)})
         props.update({key: value for key, value in keywords.items() if value is not None})
+        if props["accelerator_id"] is not None:
+            # Seeds the create's idempotency token: the host's create gets no URN, and its get_stack() is not ours.
+            props["resource_key"] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
         # A default the user's own option overrides: without it, --target-replace and replaceWith (which never ask
         # the provider) would create the replacement first and then release the old resource over it.
         opts = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(delete_before_replace=True), opts)
@@ -316,5 +381,6 @@ class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
 
     @staticmethod
     def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> Listener:
-        """Read an existing listener's live state into the program, without managing it."""
+        """Read an existing listener's live state into the program, without managing it; fails (naming the id)
+        when no such listener exists."""
         return Listener(resource_name, opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id)))

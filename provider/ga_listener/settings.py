@@ -13,9 +13,10 @@ from typing import Any
 
 from ga_listener.errors import ConfigurationError
 
-__all__ = ["CREDENTIAL_KEYS", "DEFAULT_WAIT_TIMEOUT", "ProviderSettings"]
+__all__ = ["CREDENTIAL_KEYS", "DEFAULT_CREATE_VISIBILITY_TIMEOUT", "DEFAULT_WAIT_TIMEOUT", "ProviderSettings"]
 
 DEFAULT_WAIT_TIMEOUT = 600.0
+DEFAULT_CREATE_VISIBILITY_TIMEOUT = 60.0
 #: Stack config keys of the alicloud provider that the credential chain reads (some are secrets).
 CREDENTIAL_KEYS = ("alicloud:accessKey", "alicloud:secretKey", "alicloud:securityToken", "alicloud:profile")
 ENDPOINT_KEY = "ga-listener:endpoint"
@@ -23,6 +24,8 @@ SIGNATURE_KEY = "ga-listener:signatureVersion"
 WAIT_TIMEOUT_KEY = "ga-listener:waitTimeout"
 REGION_KEY = "alicloud:region"
 LOG_LEVEL_KEY = "ga-listener:logLevel"
+MAX_PORTS_KEY = "ga-listener:maxListenerPorts"
+CREATE_VISIBILITY_KEY = "ga-listener:createVisibilityTimeout"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -35,6 +38,8 @@ class ProviderSettings:
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
     region: str | None = None
     log_level: str | None = None
+    max_listener_ports: int | None = None  # a per-listener port limit checked at preview, if the stack sets one
+    create_visibility_timeout: float = DEFAULT_CREATE_VISIBILITY_TIMEOUT
     # The alicloud:* credential keys as given in the stack config; never shown in a repr.
     credential_config: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
@@ -56,6 +61,9 @@ class ProviderSettings:
             wait_timeout=_wait_timeout(get(WAIT_TIMEOUT_KEY)),
             region=region or None,
             log_level=_log_level(_text(get(LOG_LEVEL_KEY)) or env.get("GA_LISTENER_LOG_LEVEL", "")),
+            max_listener_ports=_max_ports(get(MAX_PORTS_KEY)),
+            create_visibility_timeout=_seconds(CREATE_VISIBILITY_KEY, get(CREATE_VISIBILITY_KEY),
+                                               DEFAULT_CREATE_VISIBILITY_TIMEOUT),
             credential_config=credentials,
         )
 
@@ -72,18 +80,31 @@ def _signature_version(value: Any) -> str:
     return version
 
 
-def _wait_timeout(value: Any) -> float:
+def _seconds(key: str, value: Any, default: float) -> float:
     text = _text(value)
     if not text:
-        return DEFAULT_WAIT_TIMEOUT
+        return default
     try:
         seconds = float(text)
     except ValueError:
         seconds = -1.0
     if not 0 < seconds < float("inf"):
-        raise ConfigurationError(f"{WAIT_TIMEOUT_KEY} must be a positive number of seconds, got {text!r}",
-                                 setting=WAIT_TIMEOUT_KEY)
+        raise ConfigurationError(f"{key} must be a positive number of seconds, got {text!r}", setting=key)
     return seconds
+
+
+def _wait_timeout(value: Any) -> float:
+    return _seconds(WAIT_TIMEOUT_KEY, value, DEFAULT_WAIT_TIMEOUT)
+
+
+def _max_ports(value: Any) -> int | None:
+    text = _text(value)
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(f"{MAX_PORTS_KEY} must be a whole number of ports, at least 1, got {text!r}",
+                                 setting=MAX_PORTS_KEY)
+    return int(text)
 
 
 def _log_level(value: str) -> str | None:

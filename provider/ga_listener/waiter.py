@@ -1,8 +1,10 @@
-"""Wait for a listener to become ``active`` again after a write, without the fixed 30 s of other tools.
+"""Poll a listener until an operation is done, without the fixed 30 s of other tools.
 
-Polls DescribeListener after a short first gap, then at gaps of at most ~15% of the time already waited
-(jittered, capped): an update that takes T seconds is seen active by about 1.15 T, whatever T is, and a long wait
-costs few calls. Clock, sleep and randomness are injected so tests run without sleeping.
+Polls after a short first gap, then at gaps of at most ~15% of the time already waited (jittered, capped): a
+change that takes T seconds to show is seen by about 1.15 T, whatever T is, and a long wait costs few calls.
+*Done* is the caller's judgement of each answer: active and showing what was written (the service is eventually
+consistent, so an ``active`` answer just after a write may still show the old values), visible after a create,
+or gone after a delete. Clock, sleep and randomness are injected so tests run without sleeping.
 """
 
 from __future__ import annotations
@@ -11,24 +13,19 @@ import random as _random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ga_listener.errors import ClientSideError, DeadlineExceededError, GaListenerError
 from ga_listener.retry import DEFAULT_CHECKS
 
-__all__ = ["PollSchedule", "WaitTimeoutError", "wait_until_active"]
+__all__ = ["Answer", "PollSchedule", "WaitStats", "WaitTimeoutError", "wait_until"]
+
+#: One poll's answer: the DescribeListener body, or ``None`` when the listener does not exist (now).
+Answer = Mapping[str, Any] | None
 
 
 class WaitTimeoutError(ClientSideError):
-    """The listener did not become active before ``ga-listener:waitTimeout``."""
-
-
-class Describer(Protocol):
-    """What the waiter needs of a client."""
-
-    def describe_listener(self, listener_id: str, *, deadline: float | None = None) -> dict[str, Any]:
-        """Return the DescribeListener answer, giving up (retries included) at ``deadline``."""
-        ...
+    """The operation was not done before ``ga-listener:waitTimeout``; the message says what was seen last."""
 
 
 @dataclass(frozen=True)
@@ -50,46 +47,48 @@ class PollSchedule:
 
 @dataclass
 class WaitStats:
-    """What a wait cost: how many DescribeListener polls and how long."""
+    """What a wait cost: how many polls and how long."""
 
     polls: int = 0
     seconds: float = 0.0
 
 
-def wait_until_active(
-    client: Describer,
-    listener_id: str,
+def wait_until(
+    poll: Callable[[float], Answer],
     *,
+    done: Callable[[Answer], bool],
+    status: Callable[[Answer], str],
+    what: str,
     timeout: float,
     schedule: PollSchedule = PollSchedule(),
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     random: Callable[[], float] = _random.random,
     stats: WaitStats | None = None,
-) -> Mapping[str, Any]:
-    """Poll until the listener's State is ``active``; return that DescribeListener answer.
+) -> Answer:
+    """Call ``poll(deadline)`` on the schedule until ``done(answer)``; return that answer.
 
-    A poll that fails the way a retry would cure (throttled, server error, lost connection, even after the
-    client's own retries) is just a poll without an answer: the wait goes on until its deadline. Raises
-    :class:`WaitTimeoutError` naming the last state seen when ``timeout`` seconds pass, and lets other errors
-    through (a listener that vanished raises ListenerNotFoundError).
+    ``done`` may raise to end the wait at once (a listener that vanished mid-update). A poll that fails the way
+    a retry would cure (throttled, server error, lost connection, even after the client's own retries) is just
+    a poll without an answer: the wait goes on until its deadline. After ``timeout`` seconds it raises
+    :class:`WaitTimeoutError`: ``"<what>: not done after <timeout> s: <status(last answer)>"``.
     """
     stats = stats if stats is not None else WaitStats()
     start = clock()
     deadline = start + timeout  # also bounds each poll: ``clock`` must be the client's clock (monotonic)
-    last_state, last_error = "unknown", ""
+    seen, last_error = "nothing yet", ""
     while True:
         waited = clock() - start
         remaining = timeout - waited
         if remaining <= 0:
             raise WaitTimeoutError(
-                f"listener {listener_id} is still '{last_state}' after waiting {timeout:g} s for it to become "
-                f"active{last_error}; raise ga-listener:waitTimeout or check the listener in the console"
+                f"{what}: not done after waiting {timeout:g} s: {seen}{last_error}; raise ga-listener:waitTimeout "
+                "or check the listener in the console"
             )
         sleep(min(schedule.gap(waited, random()), remaining))
         stats.polls += 1
         try:
-            body = client.describe_listener(listener_id, deadline=deadline)
+            answer = poll(deadline)
         except GaListenerError as error:
             if not _worth_polling_again(error):
                 raise
@@ -98,9 +97,9 @@ def wait_until_active(
             continue
         finally:
             stats.seconds = clock() - start
-        last_state, last_error = str(body.get("State", "unknown")).lower(), ""
-        if last_state == "active":
-            return body
+        seen, last_error = status(answer), ""
+        if done(answer):
+            return answer
 
 
 def _worth_polling_again(error: GaListenerError) -> bool:

@@ -32,9 +32,19 @@ def test_keyword_arguments_register_the_type_token_and_inputs() -> None:
     mocks, seen = register(lambda: Listener("web", listener_id="lsr-1", protocol="tcp", port_ranges=RANGES))
     [resource] = mocks.resources
     assert resource.typ == "pulumi-python:dynamic/alicloud-ga:Listener"
-    assert resource.inputs["listener_id"] == "lsr-1" and resource.inputs["on_delete"] == "retain"
+    assert resource.inputs["listener_id"] == "lsr-1"
     assert "name" not in resource.inputs  # unset: unmanaged, not sent
+    assert "on_delete" not in resource.inputs  # unset: check gives the mode's default
+    assert "resource_key" not in resource.inputs  # only a create needs it
     assert seen == {"state": "state-of-web", "port_ranges": RANGES, "listener_id": "lsr-1"}
+
+
+def test_a_listener_to_create_carries_its_resource_key() -> None:
+    """The host's create gets no URN and its get_stack() is not the program's: the key comes from the program."""
+    mocks, _ = register(lambda: Listener("api", accelerator_id="ga-1", protocol="tcp", port_ranges=RANGES))
+    [resource] = mocks.resources
+    assert resource.inputs["accelerator_id"] == "ga-1" and "listener_id" not in resource.inputs
+    assert resource.inputs["resource_key"] == "p/s/api"  # project "p", stack "s" (see register)
 
 
 def test_typed_args_with_keywords_winning() -> None:

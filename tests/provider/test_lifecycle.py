@@ -13,6 +13,9 @@ from tests.support.provider_host import Engine, ProviderError, Unknown, urn_for
 
 WEB: dict[str, Any] = {"listener_id": "lsr-web", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}]}
 COMMON_PARAMS = {"ListenerId", "ClientToken", "RegionId"}
+# Every write to a tcp/udp listener carries ProxyProtocol, as the listener has it unless managed: a service that
+# applied the documented default (false) to an omitted value would otherwise switch off client-IP preservation.
+TCP_ALWAYS = {"ProxyProtocol"}
 
 
 def wait_active(emulator: EmulatorServer, listener_id: str) -> None:
@@ -39,7 +42,8 @@ def test_up_adopts_and_applies_only_what_differs(engine: Engine, emulator: Emula
     assert outputs["adopted"]["client_affinity"] == "NONE"  # what it had before: kept for restore
     assert sorted(outputs["managed_fields"]) == ["client_affinity", "name", "port_ranges", "protocol"]
     [update] = writes(emulator)
-    assert set(update.params) - COMMON_PARAMS == {"Name", "ClientAffinity"}
+    assert set(update.params) - COMMON_PARAMS == {"Name", "ClientAffinity"} | TCP_ALWAYS
+    assert update.params["ProxyProtocol"] == "false"  # what the seeded listener has
     assert live(emulator, "lsr-web").name == "web"
 
 
@@ -51,7 +55,7 @@ def test_change_previews_then_sends_one_update_with_only_the_change(engine: Engi
     assert emulator.calls.snapshot() == []  # a preview never calls the API
     engine.up("web", {**WEB, "name": "web2"})
     [update] = writes(emulator)
-    assert set(update.params) - COMMON_PARAMS == {"Name"}
+    assert set(update.params) - COMMON_PARAMS == {"Name"} | TCP_ALWAYS
     assert update.params["Name"] == "web2"
     assert engine.state["web"].outputs["name"] == "web2"
     assert engine.state["web"].outputs["revision"] == 2

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.hostile_server import LISTENER, LISTENER_ID, HostileServer, Reply, json_reply
+from tests.reliability.hostile_server import LISTENER, LISTENER_ID, NORMAL, HostileServer, Reply, json_reply
 from tests.reliability.support import in_thread
 from tests.support.provider_host import Engine, ProviderError
 
@@ -125,14 +125,15 @@ def test_hostile_update_answer_fails_the_update_clearly(
     """Proves: a hostile UpdateListener answer fails `up` of a change with a typed line naming the update and
     the action; answers a retry may cure are retried (with the same ClientToken, so safely) until
     ga-listener:waitTimeout (3 s here) at most; and the provider does not go on to wait for a change it cannot
-    know was applied."""
+    know was applied (it reads the listener once, just before the write, and never polls after it)."""
     engine = adopted(server, wait_timeout="3")
     server.hostile["UpdateListener"] = reply
     before = server.count("DescribeListener")
     error = failure_of(lambda: engine.up("l", {**CHANGED, "on_delete": "restore"}))
     assert_clear(error, "update of listener lsr-1 failed", "UpdateListener", *fragments)
     assert (server.count("UpdateListener") > 1) == retried
-    assert server.count("DescribeListener") == before
+    assert server.count("DescribeListener") == before + 1
+    assert server.seen[-1] == "UpdateListener"
 
 
 def test_a_write_slower_than_the_wait_deadline_is_cut_at_wait_timeout(server: HostileServer) -> None:
@@ -151,7 +152,8 @@ def test_a_poll_slower_than_the_wait_deadline_is_cut_at_wait_timeout(server: Hos
     (10 s read timeout, 5 attempts, 60 s) and then, here, succeeding on the next attempt long after the deadline.
     Only the first poll is slow, so a provider that lets polls outlive the deadline shows it by succeeding."""
     engine = adopted(server, wait_timeout="2")
-    server.queue("DescribeListener", Reply(body=b'{"RequestId": "late"}', delay=30))
+    # The read just before the write is answered normally; the first poll after it is the slow one.
+    server.queue("DescribeListener", NORMAL["DescribeListener"], Reply(body=b'{"RequestId": "late"}', delay=30))
     error = failure_of(lambda: engine.up("l", {**CHANGED, "on_delete": "restore"}))
     last = assert_clear(error, "update of listener lsr-1 failed", "DescribeListener")
     assert "deadline" in last or "waitTimeout" in last, last

@@ -14,6 +14,9 @@ BASE: dict[str, Any] = {"listener_id": "lsr-bp1bpn0kn908w4nbw", "protocol": "tcp
                         "port_ranges": [{"from_port": 80, "to_port": 80}]}
 HTTPS: dict[str, Any] = {**BASE, "protocol": "https", "port_ranges": [{"from_port": 443, "to_port": 443}]}
 HTTP: dict[str, Any] = {**BASE, "protocol": "http"}
+CREATE: dict[str, Any] = {"accelerator_id": "ga-bp1odcab8tmno0hdq", "protocol": "tcp",
+                          "port_ranges": [{"from_port": 80, "to_port": 80}]}
+UDP: dict[str, Any] = {**BASE, "protocol": "udp"}
 
 
 def ranges(*pairs: tuple[int, int]) -> list[dict[str, int]]:
@@ -27,6 +30,11 @@ VALID = [
     {**BASE, "port_ranges": [{"from_port": 80.0, "to_port": 90.0}], "idle_timeout": 900.0},
     {**BASE, "port_ranges": ranges((1, 1), (65499, 65499))},
     {**BASE, "port_ranges": ranges((1, 30))},
+    {**BASE, "port_ranges": ranges((1000, 2000))},  # no invented quota: the service's QuotaExceeded decides
+    {**UDP, "port_ranges": ranges((1, 249), (251, 4788), (4791, 5000))},  # around the reserved udp ports
+    CREATE, {**CREATE, "on_delete": "retain"}, {**CREATE, "on_delete": "DELETE"}, {**BASE, "on_delete": "delete"},
+    {**CREATE, "protocol": "https", "port_ranges": ranges((443, 443)), "certificates": [{"id": "c-1"}]},
+    {**CREATE, "resource_key": "proj/dev/web"},
     {**BASE, "name": "web", "description": "public web", "client_affinity": "SOURCE_IP", "proxy_protocol": True},
     {**BASE, "name": "a"}, {**BASE, "name": "监听器-1"}, {**BASE, "name": "my-listener.v2_a"},
     {**BASE, "name": "x" * 128}, {**BASE, "description": "d" * 200}, {**BASE, "description": ""},
@@ -61,12 +69,20 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({**BASE, "port_ranges": "80"}, "port_ranges", "list"),
     ({**BASE, "port_ranges": ranges((80, 90), (85, 95))}, "port_ranges[1]", "overlaps"),
     ({**BASE, "port_ranges": ranges((80, 80), (80, 80))}, "port_ranges[1]", "overlaps"),
-    ({**BASE, "port_ranges": ranges((1, 31))}, "port_ranges", "30"),
+    ({**UDP, "port_ranges": ranges((240, 260))}, "port_ranges[0]", "UDP port 250"),
+    ({**UDP, "port_ranges": ranges((80, 80), (4789, 4789))}, "port_ranges[1]", "reserves"),
+    ({**UDP, "port_ranges": ranges((4790, 4790))}, "port_ranges[0]", "4790"),
     ({**HTTP, "port_ranges": ranges((80, 81))}, "port_ranges", "one port"),
     ({**HTTP, "port_ranges": ranges((80, 80), (81, 81))}, "port_ranges", "one port"),
     ({**BASE, "protocol": "sctp"}, "protocol", "tcp, udp, http, https"),
     ({**BASE, "protocol": None}, "protocol", "required"),
     ({**BASE, "listener_id": None}, "listener_id", "required"),
+    ({**BASE, "listener_id": None}, "listener_id", "accelerator_id"),
+    ({**CREATE, "listener_id": "lsr-1"}, "accelerator_id", "not both"),
+    ({**CREATE, "accelerator_id": "ga 1"}, "accelerator_id", "printable"),
+    ({**CREATE, "on_delete": "restore"}, "on_delete", "no earlier configuration to restore"),
+    ({**CREATE, "protocol": "https", "port_ranges": ranges((443, 443))}, "certificates", "required to create"),
+    ({**HTTPS, "certificates": [{"id": "a"}, {"id": "b"}]}, "certificates", "one default certificate"),
     ({**BASE, "listener_id": "lsr 1"}, "listener_id", "printable"),
     ({**BASE, "name": "1web"}, "name", "start with a letter"),
     ({**BASE, "name": "web site"}, "name", "letters"),
@@ -87,6 +103,7 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({**HTTPS, "http_version": "http4"}, "http_version", "http1.1, http2, http3"),
     ({**HTTPS, "security_policy_id": "tls_cipher_policy_2_0"}, "security_policy_id", "tls_cipher_policy_1_0"),
     ({**HTTPS, "certificates": [{"id": "a"}, {"id": "a"}]}, "certificates[1].id", "repeats"),
+    ({**HTTPS, "certificates": [{"id": "a"}, {"id": "a"}]}, "certificates", "one default"),
     ({**HTTPS, "certificates": [{}]}, "certificates[0].id", "required"),
     ({**BASE, "backend_ports": ranges((80, 80))}, "backend_ports", "only to http and https"),
     ({**HTTP, "backend_ports": ranges((80, 81))}, "backend_ports[0].to_port", "equal from_port"),
@@ -99,7 +116,7 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({**HTTP, "idle_timeout": 61}, "idle_timeout", "between 1 and 60"),
     ({**BASE, "idle_timeout": 100.5}, "idle_timeout", "whole number"),
     ({**BASE, "region_id": "cn-beijing"}, "region_id", "cn-hangzhou"),
-    ({**BASE, "on_delete": "delete"}, "on_delete", "retain"),
+    ({**BASE, "on_delete": "destroy"}, "on_delete", "retain, restore, delete"),
     ({**BASE, "port_range": ranges((80, 80))}, "port_range", "did you mean 'port_ranges'"),
 ]
 
@@ -147,7 +164,8 @@ garbage = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=12,
 )
-keys = st.sampled_from([*MANAGED_FIELDS, "listener_id", "region_id", "on_delete", "junk", "from_port", ""])
+keys = st.sampled_from([*MANAGED_FIELDS, "listener_id", "accelerator_id", "region_id", "on_delete", "resource_key",
+                        "junk", "from_port", ""])
 
 
 @given(st.dictionaries(keys, garbage, max_size=10))
@@ -161,15 +179,21 @@ def test_validation_never_raises_and_every_violation_names_a_property(raw: dict[
         assert violation.reason
 
 
-@given(st.lists(st.tuples(st.integers(1, 65499), st.integers(0, 3)), min_size=1, max_size=6))
-def test_ranges_validate_like_a_direct_overlap_count(pairs: list[tuple[int, int]]) -> None:
+@given(st.lists(st.tuples(st.integers(1, 65499), st.integers(0, 3)), min_size=1, max_size=6),
+       st.none() | st.integers(1, 40))
+def test_ranges_validate_like_a_direct_overlap_count(pairs: list[tuple[int, int]], limit: int | None) -> None:
     spans = [(f, min(f + d, 65499)) for f, d in pairs]
     raw = {**BASE, "port_ranges": ranges(*spans)}
-    _, violations = validate_inputs(raw)
+    _, violations = validate_inputs(raw, max_ports=limit)
     overlapping = any(a[0] <= b[1] and b[0] <= a[1] for i, a in enumerate(spans) for b in spans[i + 1:])
-    too_many = sum(t - f + 1 for f, t in spans) > 30
+    too_many = limit is not None and sum(t - f + 1 for f, t in spans) > limit
     assert any("overlaps" in v.reason for v in violations) == overlapping
-    assert any("at most 30" in v.reason for v in violations) == too_many
+    assert any("maxListenerPorts" in v.reason for v in violations) == too_many
+
+
+def test_on_delete_defaults_by_mode() -> None:
+    assert [validate_inputs(raw)[0].deletion for raw in (BASE, CREATE, {**CREATE, "on_delete": "retain"})] == [  # type: ignore[union-attr]
+        "retain", "delete", "retain"]
 
 
 def test_failures_never_echo_text_values() -> None:

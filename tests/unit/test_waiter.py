@@ -1,4 +1,4 @@
-"""The waiter, with an injected clock: it returns soon after the listener is active and gives up on time."""
+"""The waiter, with an injected clock: it returns soon after the listener is done and gives up on time."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ga_listener.errors import GaListenerError, ListenerNotFoundError, TransportError
-from ga_listener.waiter import WaitStats, WaitTimeoutError, wait_until_active
+from ga_listener.waiter import Answer, WaitStats, WaitTimeoutError, wait_until
 
 
 class FakeListener:
@@ -33,12 +33,25 @@ class FakeListener:
         return {"ListenerId": listener_id, "State": "active" if self.now >= self.ready_at else "updating"}
 
 
+def is_active(answer: Answer) -> bool:
+    return answer is not None and answer["State"] == "active"
+
+
+def wait_until_active(fake: FakeListener, listener_id: str, *, timeout: float, rand: float,
+                      stats: WaitStats | None = None) -> Answer:
+    """The wait a write makes, as the operations build it (polls of DescribeListener until active)."""
+    return wait_until(lambda deadline: fake.describe_listener(listener_id, deadline=deadline), done=is_active,
+                      status=lambda answer: "not found" if answer is None else f"'{answer['State']}'",
+                      what=f"listener {listener_id} to be active", timeout=timeout, clock=fake.clock,
+                      sleep=fake.sleep, random=lambda: rand, stats=stats)
+
+
 @pytest.mark.parametrize("transition", [0.05, 1.0, 30.0, 300.0])
 @pytest.mark.parametrize("rand", [0.0, 0.5, 0.999])
 def test_returns_within_fifteen_percent_of_the_transition(transition: float, rand: float) -> None:
     fake = FakeListener(transition)
-    body = wait_until_active(fake, "lsr-1", timeout=600, clock=fake.clock, sleep=fake.sleep, random=lambda: rand)
-    assert body["State"] == "active"
+    body = wait_until_active(fake, "lsr-1", timeout=600, rand=rand)
+    assert is_active(body)
     finished = fake.polls[-1]
     assert finished >= transition
     assert finished <= max(transition * 1.15, 0.2)
@@ -49,22 +62,21 @@ def test_returns_within_fifteen_percent_of_the_transition(transition: float, ran
 
 def test_first_poll_is_short() -> None:
     fake = FakeListener(0.0)
-    wait_until_active(fake, "lsr-1", timeout=600, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.0)
+    wait_until_active(fake, "lsr-1", timeout=600, rand=0.0)
     assert fake.polls == [0.2]  # the README promises the first poll 0.2 s after the write
 
 
 def test_long_waits_cost_few_polls() -> None:
     fake = FakeListener(60.0)
     stats = WaitStats()
-    wait_until_active(fake, "lsr-1", timeout=600, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.5,
-                      stats=stats)
+    wait_until_active(fake, "lsr-1", timeout=600, rand=0.5, stats=stats)
     assert stats.polls == len(fake.polls) < 45
 
 
 def test_gives_up_at_the_deadline_naming_the_last_state() -> None:
     fake = FakeListener(1e9)
-    with pytest.raises(WaitTimeoutError, match="still 'updating' after waiting 5 s") as raised:
-        wait_until_active(fake, "lsr-1", timeout=5, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.3)
+    with pytest.raises(WaitTimeoutError, match="lsr-1 to be active: not done after waiting 5 s: 'updating'") as raised:
+        wait_until_active(fake, "lsr-1", timeout=5, rand=0.3)
     assert "ga-listener:waitTimeout" in str(raised.value)
     assert fake.now == pytest.approx(5.0)  # the last poll is at the deadline, not past it
     assert set(fake.deadlines) == {5.0}  # and no poll, retries included, may run past it either
@@ -88,19 +100,36 @@ class FlakyListener(FakeListener):
 
 def test_polls_that_fail_transiently_do_not_end_the_wait() -> None:
     fake = FlakyListener(2.0, good_every=3)
-    body = wait_until_active(fake, "lsr-1", timeout=600, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.5)
-    assert body["State"] == "active" and fake.now >= 2.0
+    body = wait_until_active(fake, "lsr-1", timeout=600, rand=0.5)
+    assert is_active(body) and fake.now >= 2.0
 
 
 def test_the_timeout_names_the_last_failed_poll() -> None:
     fake = FlakyListener(1e9, good_every=10**9)
     with pytest.raises(WaitTimeoutError, match="the last poll failed: DescribeListener"):
-        wait_until_active(fake, "lsr-1", timeout=3, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.5)
+        wait_until_active(fake, "lsr-1", timeout=3, rand=0.5)
 
 
 def test_errors_no_retry_cures_end_the_wait_at_once() -> None:
     gone = ListenerNotFoundError("NotExist.Listener", "The listener does not exist.", "req-1", 400)
     fake = FlakyListener(1.0, good_every=1, fatal=gone)
     with pytest.raises(ListenerNotFoundError):
-        wait_until_active(fake, "lsr-1", timeout=600, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.5)
+        wait_until_active(fake, "lsr-1", timeout=600, rand=0.5)
     assert len(fake.polls) == 1
+
+
+def test_done_may_end_the_wait_at_once_and_none_means_not_found() -> None:
+    fake = FakeListener(0.0)
+    answers: list[Answer] = [None, None, {"State": "active"}]
+
+    def done(answer: Answer) -> bool:
+        if len(fake.polls) > 5:
+            raise RuntimeError("given up by the caller")
+        return answer is not None
+
+    body = wait_until(lambda _deadline: fake.describe_listener("x") and answers.pop(0), done=done,
+                      status=str, what="x", timeout=60, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.5)
+    assert body == {"State": "active"} and len(fake.polls) == 3
+    with pytest.raises(RuntimeError, match="given up"):
+        wait_until(lambda _deadline: fake.describe_listener("x") and None, done=done, status=str, what="x",
+                   timeout=60, clock=fake.clock, sleep=fake.sleep, random=lambda: 0.5)
