@@ -31,6 +31,11 @@ DESIGN_FLAGS = {
     "-h", "--help", "--host", "--port", "--credential", "--accelerator", "--listener", "--state",
     "--transition-seconds", "--fault-rate", "--fault-seed",
 }  # fmt: skip
+FIDELITY_FLAGS = {
+    "--fault-kinds", "--port-quota", "--listener-quota", "--create-lag", "--visibility-lag", "--reset-omitted",
+    "--vanished-unknown-error", "--without-bandwidth-package", "--endpoint-group", "--forwarding-rule",
+    "--service-managed",
+}  # fmt: skip
 
 
 class Endpoint:
@@ -100,7 +105,7 @@ def test_credentials_accelerators_and_listeners_from_flags() -> None:
         "--accelerator", "ga-x", "--listener", "ga-x:lsr-x:UDP:53-53", "--listener", "ga-x:lsr-y:https:443-443",
     ) as (_, endpoint):  # fmt: skip
         sts = official_client(endpoint, key_id="sts-id", secret="sts-secret", token=STS_TOKEN)
-        assert sdk_call(sts, "DescribeListener", {"ListenerId": "lsr-x"})["Protocol"] == "udp"
+        assert sdk_call(sts, "DescribeListener", {"ListenerId": "lsr-x"})["Protocol"] == "UDP"
         plain = official_client(endpoint, "v1", key_id="plain-id", secret="plain-secret")
         assert sdk_call(plain, "ListListeners", {"AcceleratorId": "ga-x"})["TotalCount"] == 2
         demo = official_client(endpoint)
@@ -137,7 +142,7 @@ def test_a_killed_emulator_loses_nothing_and_finishes_the_transition(tmp_path: P
     ("args", "message"),
     [
         (["--listener", "ga:lsr:tcp"], "listener seed"),
-        (["--listener", "ga:lsr:http:80-81"], "PortRangeIllegal"),
+        (["--listener", "ga:lsr:http:80-81"], "PortRanges.MustOne"),
         (["--credential", "no-secret"], "ID:SECRET"),
         (["--fault-rate", "2"], "0..1"),
         (["--transition-seconds", "-1"], "negative"),
@@ -187,9 +192,9 @@ def test_a_busy_port_exits_1() -> None:
     assert f"cannot serve on 127.0.0.1:{port}" in result.stderr
 
 
-def test_the_flags_are_exactly_design_md() -> None:
+def test_the_flags_are_design_md_plus_the_fidelity_modes() -> None:
     flags = {option for action in build_parser()._actions for option in action.option_strings}
-    assert flags == DESIGN_FLAGS
+    assert flags == DESIGN_FLAGS | FIDELITY_FLAGS
     assert "ga-demo-key-id:ga-demo-key-secret" in build_parser().format_help()
 
 
