@@ -134,6 +134,17 @@ class RawClient:
         return response.status, json.loads(payload)
 
 
+def admin(emulator: HasUrl, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """Call an ``/_emulator/...`` admin endpoint with a JSON body; returns (HTTP status, JSON answer)."""
+    connection = http.client.HTTPConnection(urlsplit(emulator.url).netloc, timeout=5)
+    try:
+        connection.request(method, path, body=None if body is None else json.dumps(body).encode())
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
 def wait_for_state(emulator: EmulatorServer, listener_id: str, state: str, timeout: float = 5.0) -> None:
     """Poll the backend until the listener reaches ``state`` (``gone`` waits for NotExist)."""
     from ga_emulator.errors import EmulatorError

@@ -11,19 +11,9 @@ import pytest
 
 from ga_emulator import EmulatorServer
 from ga_emulator.faults import CLASSIC_KINDS, DRAWABLE_KINDS, KINDS, MAX_SLOW_SECONDS, Faults
-from tests.emulator.support import CREDENTIALS, RawClient, wait_for_state
+from tests.emulator.support import CREDENTIALS, RawClient, admin, wait_for_state
 
 DESCRIBE = {"ListenerId": "lsr-demo", "RegionId": "cn-hangzhou"}
-
-
-def admin(emulator: EmulatorServer, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    connection = http.client.HTTPConnection(emulator.host, emulator.port, timeout=5)
-    try:
-        connection.request(method, path, body=None if body is None else json.dumps(body).encode())
-        response = connection.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        connection.close()
 
 
 def outcome(client: RawClient, params: dict[str, str] = DESCRIBE, action: str = "DescribeListener") -> str:
