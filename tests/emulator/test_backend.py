@@ -66,7 +66,7 @@ def test_seeds_never_overwrite_and_refuse_illegal_ports() -> None:
     assert world.describe_listener("lsr-demo").config.name == "kept"
     with pytest.raises(ValueError, match="PortConflict"):
         world.seed_listener(ListenerSeed.parse("ga-demo:lsr-clash:tcp:80-80"))
-    with pytest.raises(ValueError, match="PortRanges.MustOne"):
+    with pytest.raises(ValueError, match=r"PortRanges\.MustOne"):
         world.seed_listener(ListenerSeed.parse("ga-demo:lsr-http:http:81-82"))
 
 
