@@ -196,6 +196,10 @@ ACCEPTED: list[tuple[str, tuple[str, dict[str, Any]]]] = [
     ("bool-any-case", update("lsr-tcp", ProxyProtocol="TRUE")),
     ("create-defaults", create(PortRanges=ports((7000, 7029)))),
     ("create-custom-routing", create(PortRanges=ports((7100, 7100)), Type="customrouting")),
+    ("tcp-may-use-udp-reserved-ports", update("lsr-tcp", PortRanges=ports((4789, 4790), (250, 250)))),
+    ("udp-around-reserved-ports", update("lsr-udp", PortRanges=ports((251, 260), (4791, 4800)))),
+    ("create-https-upper-case-with-certificate", create(Protocol="HTTPS", PortRanges=ports((8443, 8443)),
+                                                        Certificates=[{"Id": "cert"}])),
 ]  # fmt: skip
 
 
