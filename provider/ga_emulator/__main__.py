@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from types import FrameType
 
 from ga_emulator.auth import DEMO_CREDENTIAL, Credential
+from ga_emulator.faults import CLASSIC_KINDS, DRAWABLE_KINDS, parse_kinds
 from ga_emulator.model import ListenerSeed
+from ga_emulator.modes import DEFAULT_LISTENER_QUOTA, DEFAULT_PORT_QUOTA
 from ga_emulator.server import DEFAULT_ACCELERATOR, DEFAULT_LISTENER, EmulatorServer
 
 __all__ = ["build_parser", "main"]
@@ -57,6 +59,70 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    try:
+        return parse_kinds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _add_world_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--without-bandwidth-package", action="append", default=[], metavar="ACCELERATOR",
+        help="accelerator (created if missing) without a basic bandwidth package: CreateListener on it answers "
+        "NotExist.BasicBandwidthPackage (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--endpoint-group", action="append", default=[], metavar="LISTENER",
+        help="attach an endpoint group to the listener: DeleteListener answers Exist.EndpointGroup (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--forwarding-rule", action="append", default=[], metavar="LISTENER",
+        help="attach a forwarding rule to the listener: DeleteListener answers Exist.ForwardingRule (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--service-managed", action="append", default=[], metavar="LISTENER[:SERVICE]",
+        help="a cloud service (default ALB) manages the listener: UpdateListener and DeleteListener are refused "
+        "(repeatable)",
+    )  # fmt: skip
+
+
+def _add_mode_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port-quota", type=_count, default=DEFAULT_PORT_QUOTA, metavar="N",
+        help=f"ports per listener (QuotaExceeded.ListenerPort; default {DEFAULT_PORT_QUOTA})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--listener-quota", type=_count, default=DEFAULT_LISTENER_QUOTA, metavar="N",
+        help=f"listeners per accelerator (QuotaExceeded.Listener; default {DEFAULT_LISTENER_QUOTA})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--create-lag", type=_seconds, default=0.0, metavar="S",
+        help="for S seconds after a CreateListener, reads do not see the new listener (default 0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--visibility-lag", type=_seconds, default=0.0, metavar="S",
+        help="for S seconds after an UpdateListener or DeleteListener, reads answer the listener as it was "
+        "before the write (default 0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--reset-omitted", action="store_true",
+        help="an UpdateListener without ProxyProtocol resets it to false; one with XForwardedForConfig resets "
+        "the flags it leaves out",
+    )  # fmt: skip
+    parser.add_argument(
+        "--vanished-unknown-error", action="store_true",
+        help="DescribeListener of a deleted listener answers HTTP 500 UnknownError instead of NotExist.Listener",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI of design.md, flag for flag."""
     parser = argparse.ArgumentParser(
@@ -89,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 0)",
     )  # fmt: skip
     parser.add_argument("--fault-seed", type=int, default=0, metavar="N", help="seed of the fault draw (default 0)")
+    parser.add_argument(
+        "--fault-kinds", type=_kinds, default=CLASSIC_KINDS, metavar="KIND,...",
+        help=f"what the random draw picks from: 'all' or some of {', '.join(DRAWABLE_KINDS)} "
+        f"(default {','.join(CLASSIC_KINDS)})",
+    )  # fmt: skip
+    _add_world_flags(parser)
+    _add_mode_flags(parser)
     return parser
 
 
@@ -124,9 +197,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             transition_seconds=args.transition_seconds,
             fault_rate=args.fault_rate,
             fault_seed=args.fault_seed,
+            fault_kinds=args.fault_kinds,
             state_path=args.state,
+            port_quota=args.port_quota,
+            listener_quota=args.listener_quota,
+            create_lag=args.create_lag,
+            visibility_lag=args.visibility_lag,
+            reset_omitted=args.reset_omitted,
+            vanished_unknown_error=args.vanished_unknown_error,
+            without_bandwidth_package=args.without_bandwidth_package,
+            endpoint_groups=args.endpoint_group,
+            forwarding_rules=args.forwarding_rule,
+            service_managed=args.service_managed,
         )
-    except ValueError as exc:  # a bad seed, or a StateError (unreadable --state file)
+    except ValueError as exc:  # a bad seed or mode, an unknown listener, or a StateError (unreadable --state)
         print(f"ga-emulator: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # the --state file cannot be written

@@ -22,10 +22,15 @@ from ga_emulator.errors import (
     INVALID_ACTION,
     INVALID_PARAMETER,
     INVALID_VERSION,
+    LISTENER_STATE_ERROR,
+    REJECTED_THROTTLING,
+    SERVICE_BUSY,
     SERVICE_UNAVAILABLE,
     THROTTLING_USER,
     THROTTLING_USER_429,
+    UNKNOWN_ERROR,
     EmulatorError,
+    ErrorSpec,
     missing_parameter,
 )
 from ga_emulator.faults import Fault
@@ -34,7 +39,19 @@ from ga_emulator.params import parse_params
 from ga_emulator.rules import validate_paging
 from ga_emulator.wire import WireRequest
 
-__all__ = ["API_VERSION", "COMMON_PARAMS", "HOST_ID", "Answer", "Api", "CallLog", "CallRecord", "error_body"]
+__all__ = [
+    "API_VERSION",
+    "COMMON_PARAMS",
+    "FAULT_ANSWERS",
+    "HOST_ID",
+    "Answer",
+    "Api",
+    "CallLog",
+    "CallRecord",
+    "claimed_action",
+    "error_body",
+    "render_listener",
+]
 
 logger = logging.getLogger("ga_emulator")
 
@@ -148,12 +165,30 @@ def error_body(error: EmulatorError, request_id: str) -> dict[str, Any]:
     }
 
 
+# What a service-managed listener answers in ServiceManagedInfos: the user may neither update nor delete it.
+MANAGED_ACTIONS = ("Update", "Delete")
+
+
 def _ranges(ranges: tuple[PortRange, ...]) -> list[dict[str, int]]:
     return [{"FromPort": item.from_port, "ToPort": item.to_port} for item in ranges]
 
 
-def render_listener(view: ListenerView) -> dict[str, Any]:
-    """A listener as DescribeListener (and each ListListeners item) answers it."""
+def _managed(view: ListenerView) -> dict[str, Any]:
+    infos = [{"Action": action, "ChildType": "Listener", "IsManaged": True} for action in MANAGED_ACTIONS]
+    return {
+        "ServiceId": view.service_id or "",
+        "ServiceManaged": view.service_id is not None,
+        "ServiceManagedInfos": infos if view.service_id is not None else [],
+    }
+
+
+def render_listener(view: ListenerView, *, listed: bool = False) -> dict[str, Any]:
+    """A listener as DescribeListener answers it, or (``listed``) as a ListListeners item does.
+
+    As the service (and the official SDK's models) have it: ``Protocol`` upper case, ``BackendPorts`` ports as
+    strings, ``CreateTime`` (epoch ms) a string in DescribeListener and an integer in ListListeners, and the
+    ACL fields (``AclType``, ``RelatedAcls``) only in DescribeListener.
+    """
     config = view.config
     body: dict[str, Any] = {
         "ListenerId": view.listener_id,
@@ -161,17 +196,20 @@ def render_listener(view: ListenerView) -> dict[str, Any]:
         "Name": config.name,
         "Description": config.description,
         "State": view.state,
-        "Protocol": config.protocol,
+        "Protocol": config.protocol.upper(),
         "PortRanges": _ranges(config.port_ranges),
-        "BackendPorts": _ranges(config.backend_ports),
+        "BackendPorts": [{"FromPort": str(r.from_port), "ToPort": str(r.to_port)} for r in config.backend_ports],
         "Certificates": [{"Id": certificate, "Type": "Server"} for certificate in config.certificates],
         "ClientAffinity": config.client_affinity,
         "ProxyProtocol": config.proxy_protocol,
         "IdleTimeout": config.idle_timeout,
         "XForwardedForConfig": config.forwarded_for_map,
         "Type": config.type,
-        "CreateTime": str(view.create_time_ms),
+        "CreateTime": view.create_time_ms if listed else str(view.create_time_ms),
+        **_managed(view),
     }
+    if not listed:
+        body.update(AclType="", RelatedAcls=[])
     for name, value in (
         ("RequestTimeout", config.request_timeout),
         ("HttpVersion", config.http_version),
@@ -181,6 +219,17 @@ def render_listener(view: ListenerView) -> dict[str, Any]:
             body[name] = value
     return body
 
+
+# Fault kind -> what the client sees instead of an answer (``error`` faults carry their own code).
+FAULT_ANSWERS: dict[str, tuple[ErrorSpec, dict[str, str]]] = {
+    "throttle": (THROTTLING_USER, {}),
+    "throttle429": (THROTTLING_USER_429, {"Retry-After": "1", "x-acs-retry-after": "1000"}),
+    "unavailable": (SERVICE_UNAVAILABLE, {}),
+    "rejected_throttling": (REJECTED_THROTTLING, {}),
+    "retry_after": (SERVICE_BUSY, {"x-acs-retry-after": "200"}),  # milliseconds, as the official SDK reads it
+    "state_error_listener": (LISTENER_STATE_ERROR, {}),
+    "unknown_error": (UNKNOWN_ERROR, {}),
+}
 
 Handler = Callable[[Backend, Mapping[str, Any], str], tuple[dict[str, Any], bool]]
 
@@ -218,7 +267,7 @@ def _list(backend: Backend, values: Mapping[str, Any], request_id: str) -> tuple
         "TotalCount": len(views),
         "PageNumber": page_number,
         "PageSize": page_size,
-        "Listeners": [render_listener(view) for view in views[start : start + page_size]],
+        "Listeners": [render_listener(view, listed=True) for view in views[start : start + page_size]],
     }, False
 
 
@@ -235,7 +284,8 @@ def _business_params(request: WireRequest) -> dict[str, str]:
     return {key: value for key, value in request.params.items() if key not in COMMON_PARAMS}
 
 
-def _claimed_action(request: WireRequest) -> str:
+def claimed_action(request: WireRequest) -> str:
+    """The action a request names (before its signature is checked): what action-bound faults match."""
     return request.headers.get("x-acs-action") or request.params.get("Action", "")
 
 
@@ -261,7 +311,7 @@ class Api:
         """Authenticate, dispatch and render one API request (never raises)."""
         request_id, signature_version, replayed = new_request_id(), None, False
         params = _business_params(request)
-        action = _claimed_action(request)
+        action = claimed_action(request)
         try:
             identity = self._auth.verify(request)
             signature_version, action = identity.signature_version, identity.action or ""
@@ -286,25 +336,23 @@ class Api:
         return Answer(status, body, record)
 
     def fault_answer(self, request: WireRequest, fault: Fault) -> Answer:
-        """The answer of an injected throttling or unavailability fault (recorded like any call)."""
+        """The answer of an injected fault answered instead of processing (recorded like any call)."""
         request_id = new_request_id()
         headers: dict[str, str] = {}
-        if fault.kind == "unavailable":
-            error = SERVICE_UNAVAILABLE.error()
-        elif fault.kind == "throttle429":
-            error = THROTTLING_USER_429.error()
-            headers = {"Retry-After": "1", "x-acs-retry-after": "1000"}
+        if fault.kind == "error":
+            error = EmulatorError(str(fault.code), str(fault.message), fault.status)
         else:
-            error = THROTTLING_USER.error()
+            spec, headers = FAULT_ANSWERS[fault.kind]
+            error = spec.error()
         params = _business_params(request)
-        record = CallRecord(_claimed_action(request), params, request_id, error.http_status, error.code, fault.kind)
+        record = CallRecord(claimed_action(request), params, request_id, error.http_status, error.code, fault.kind)
         self.calls.append(record)
         return Answer(error.http_status, error_body(error, request_id), record, headers)
 
     def record_drop(self, request: WireRequest, fault: Fault) -> CallRecord:
         """Record a call whose connection is dropped before processing (``http_status`` 0)."""
         params = _business_params(request)
-        record = CallRecord(_claimed_action(request), params, "", 0, None, fault.kind)
+        record = CallRecord(claimed_action(request), params, "", 0, None, fault.kind)
         self.calls.append(record)
         return record
 

@@ -26,7 +26,6 @@ from ga_emulator.errors import (
     INVALID_PARAMETER,
     INVALID_TIMESTAMP_EXPIRED,
     INVALID_TIMESTAMP_FORMAT,
-    MISSING_PARAMETER,
     SECURITY_TOKEN_MALFORMED,
     SECURITY_TOKEN_MISMATCH,
     SIGNATURE_MISMATCH,
@@ -181,9 +180,9 @@ class Authenticator:
     def _verify_v1(self, request: WireRequest) -> Identity:
         params = request.params
         if "Signature" not in params:
-            raise MISSING_PARAMETER.error(
-                'The request is not signed: no "Signature" parameter (v1) and no ACS3-HMAC-SHA256 '
-                "Authorization header (v3)."
+            raise missing_parameter(
+                "Signature", "The request is not signed: no Signature parameter (v1) and no ACS3-HMAC-SHA256 "
+                "Authorization header (v3).",
             )
         for name in ("AccessKeyId", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp"):
             if not params.get(name):

@@ -4,6 +4,12 @@ The backend, the parameter rules and the signature checks raise :class:`Emulator
 renders it (``{"RequestId", "HostId", "Code", "Message", "Recommend"}`` with the status). Codes and statuses
 follow ``ga-api.md`` and Alibaba's public error pages; where the emulator needs a code the real API never
 documents (a request too large to read, an unsupported content type) the code says so in plain words.
+
+Where no public source gives a code or its wording, the choice is the emulator's and says so here:
+``Exist.ForwardingRule`` and ``StateError.Listener`` (codes are public, their messages are not);
+``InvalidOperation.ResourceManagedByCloudProduct`` (the code Alibaba documents for writes to service-managed
+ECS security groups: no public source names GA's); ``ServiceBusy`` (the ``retry_after`` fault: a neutral code,
+so that only its ``x-acs-retry-after`` header says "throttled").
 """
 
 from __future__ import annotations
@@ -12,6 +18,9 @@ from dataclasses import dataclass
 
 __all__ = [
     "ACCELERATOR_STATE_ERROR",
+    "DECLARED",
+    "EXIST_ENDPOINT_GROUP",
+    "EXIST_FORWARDING_RULE",
     "IDEMPOTENCE_MISMATCH",
     "INCOMPLETE_SIGNATURE",
     "INTERNAL_ERROR",
@@ -22,21 +31,31 @@ __all__ = [
     "INVALID_TIMESTAMP_FORMAT",
     "INVALID_VERSION",
     "LISTENER_NOT_ACTIVE",
+    "LISTENER_QUOTA_EXCEEDED",
+    "LISTENER_STATE_ERROR",
     "MALFORMED_REQUEST",
-    "MISSING_PARAMETER",
     "NOT_EXIST_ACCELERATOR",
+    "NOT_EXIST_BANDWIDTH_PACKAGE",
     "NOT_EXIST_LISTENER",
     "PORT_CONFLICT",
     "PORT_QUOTA_EXCEEDED",
+    "PORT_RANGES_MUST_ONE",
     "PORT_RANGE_ILLEGAL",
+    "PROTOCOL_ILLEGAL",
+    "REJECTED_THROTTLING",
     "REQUEST_TOO_LARGE",
     "SECURITY_TOKEN_MALFORMED",
     "SECURITY_TOKEN_MISMATCH",
+    "SERVICE_BUSY",
+    "SERVICE_MANAGED",
     "SERVICE_UNAVAILABLE",
     "SIGNATURE_MISMATCH",
     "SIGNATURE_NONCE_USED",
+    "SYSTEM_PORT",
     "THROTTLING_USER",
     "THROTTLING_USER_429",
+    "UDP_PORT_ILLEGAL",
+    "UNKNOWN_ERROR",
     "UNSUPPORTED_MEDIA_TYPE",
     "EmulatorError",
     "ErrorSpec",
@@ -68,14 +87,15 @@ class ErrorSpec:
         return EmulatorError(self.code, message, self.http_status)
 
 
-def missing_parameter(name: str) -> EmulatorError:
-    """MissingParameter in the service's own words, naming the parameter."""
-    message = f'The input parameter "{name}" that is mandatory for processing this request is not supplied.'
-    return EmulatorError(MISSING_PARAMETER.code, message, MISSING_PARAMETER.http_status)
+def missing_parameter(name: str, detail: str | None = None) -> EmulatorError:
+    """``Missing<Name>``, HTTP 400, "<Name> is mandatory for this action." (the gateway's convention, e.g.
+    ``MissingListenerId``). A missing field of a list item keeps its flattened name: ``MissingPortRanges.1.ToPort``
+    (the emulator's choice: no public answer shows a nested one)."""
+    message = f"{name} is mandatory for this action."
+    return EmulatorError(f"Missing{name}", f"{message} {detail}" if detail else message, 400)
 
 
 # --- request shape ------------------------------------------------------------------------------------------
-MISSING_PARAMETER = ErrorSpec("MissingParameter", 400, "A mandatory input parameter is not supplied.")
 INVALID_PARAMETER = ErrorSpec("InvalidParameter", 400, "The specified parameter is not valid.")
 INVALID_ACTION = ErrorSpec(
     "InvalidAction.NotFound", 404, "Specified api is not found, please check your url and method."
@@ -108,19 +128,52 @@ INVALID_TIMESTAMP_FORMAT = ErrorSpec(
 )
 SIGNATURE_NONCE_USED = ErrorSpec("SignatureNonceUsed", 400, "Specified signature nonce was used already.")
 
-# --- Global Accelerator (the seed's error table) ------------------------------------------------------------
+# --- Global Accelerator: listeners ---------------------------------------------------------------------------
 NOT_EXIST_LISTENER = ErrorSpec("NotExist.Listener", 400, "The listener does not exist.")
 LISTENER_NOT_ACTIVE = ErrorSpec("NotActive.Listener", 400, "The state of the listener is not active.")
+LISTENER_STATE_ERROR = ErrorSpec("StateError.Listener", 400, "The state of the listener is invalid.")
+PROTOCOL_ILLEGAL = ErrorSpec("ProtocalIllegal.Listener", 400, "The specified listener protocol is invalid.")  # sic
 PORT_RANGE_ILLEGAL = ErrorSpec("PortRangeIllegal.Listener", 400, "The specified listener port range is invalid.")
+SYSTEM_PORT = ErrorSpec("SystemPort.Listener", 400, "Ports 65500-65535 are system reserved ports.")
+UDP_PORT_ILLEGAL = ErrorSpec("PortRangeIllegal.UDP", 400, "UDP ports 250, 4789, and 4790 are system reserved ports.")
+PORT_RANGES_MUST_ONE = ErrorSpec(
+    "PortRanges.MustOne", 400, "The portRanges must be one for HTTPS and HTTP type listener."
+)
 PORT_CONFLICT = ErrorSpec("PortConflict.Listener", 400, "The listener port configuration is in conflict.")
 PORT_QUOTA_EXCEEDED = ErrorSpec("QuotaExceeded.ListenerPort", 400, "The maximum number of listener ports is exceeded.")
+LISTENER_QUOTA_EXCEEDED = ErrorSpec("QuotaExceeded.Listener", 400, "The maximum number of listeners is exceeded.")
+EXIST_ENDPOINT_GROUP = ErrorSpec("Exist.EndpointGroup", 400, "The endpoint group already exists.")
+EXIST_FORWARDING_RULE = ErrorSpec("Exist.ForwardingRule", 400, "The forwarding rule already exists.")
+SERVICE_MANAGED = ErrorSpec(
+    "InvalidOperation.ResourceManagedByCloudProduct",
+    400,
+    "The resource is managed by a cloud service and cannot be changed by the user.",
+)
+
+# --- Global Accelerator: accelerators -----------------------------------------------------------------------
 NOT_EXIST_ACCELERATOR = ErrorSpec("NotExist.Accelerator", 400, "The accelerated instance does not exist.")
 ACCELERATOR_STATE_ERROR = ErrorSpec("StateError.Accelerator", 400, "The state of the accelerated instance is invalid.")
+NOT_EXIST_BANDWIDTH_PACKAGE = ErrorSpec(
+    "NotExist.BasicBandwidthPackage", 400, "You must specify the basic bandwidth package."
+)
 
 # --- server side and injected faults ------------------------------------------------------------------------
 THROTTLING_USER = ErrorSpec("Throttling.User", 400, "Request was denied due to user flow control.")
 THROTTLING_USER_429 = ErrorSpec("Throttling.User", 429, THROTTLING_USER.message)
+REJECTED_THROTTLING = ErrorSpec("Rejected.Throttling", 400, "The request was rejected due to flow control.")
+SERVICE_BUSY = ErrorSpec("ServiceBusy", 400, "The service is busy: retry after the time x-acs-retry-after gives.")
 SERVICE_UNAVAILABLE = ErrorSpec(
     "ServiceUnavailable", 503, "The request has failed due to a temporary failure of the server."
 )
 INTERNAL_ERROR = ErrorSpec("InternalError", 500, "The request processing has failed due to some unknown error.")
+UNKNOWN_ERROR = ErrorSpec(
+    "UnknownError", 500, "The request processing has failed due to some unknown error, exception or failure."
+)
+
+DECLARED: dict[str, ErrorSpec] = {}
+"""Every declared error by code (the first declaration of a code wins): what a queued ``error`` fault naming
+only a code answers."""
+for _spec in list(globals().values()):
+    if isinstance(_spec, ErrorSpec):
+        DECLARED.setdefault(_spec.code, _spec)
+del _spec

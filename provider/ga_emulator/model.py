@@ -1,9 +1,11 @@
 """The emulator's data: port ranges, a listener's configuration, listeners with their lazy state, seeds.
 
 A listener's ``State`` is never stored as such. A write records the phase it started (``init``, ``updating``,
-``deleting``) and ``transition_ends_at`` (epoch seconds); :meth:`Listener.state` derives the state from any
-clock reading, so no background thread is needed and a state file restored after a restart finishes the
-transition exactly when it would have finished anyway.
+``configuring``, ``deleting``) and ``transition_ends_at`` (epoch seconds); :meth:`ListenerRecord.state` derives
+the state from any clock reading, so no background thread is needed and a state file restored after a restart
+finishes the transition exactly when it would have finished anyway. The eventual consistency of reads is
+stored the same way: ``visible_at`` (a new listener is unknown to reads until then) and ``stale`` (what reads
+answer until ``stale.until``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ from typing import Any
 
 __all__ = [
     "ACTIVE",
+    "CONFIGURING",
     "DELETING",
+    "DEPENDENT_KINDS",
+    "ENDPOINT_GROUP",
+    "FORWARDING_RULE",
     "GONE",
+    "HTTP_LEVEL_ATTRS",
     "INIT",
     "PROTOCOLS",
     "UPDATING",
@@ -24,13 +31,23 @@ __all__ = [
     "ListenerRecord",
     "ListenerSeed",
     "PortRange",
+    "StaleView",
     "default_config",
     "switch_protocol",
 ]
 
-INIT, UPDATING, DELETING, ACTIVE, GONE = "init", "updating", "deleting", "active", "gone"
+INIT, UPDATING, CONFIGURING, DELETING = "init", "updating", "configuring", "deleting"
+ACTIVE, GONE = "active", "gone"
 PROTOCOLS = ("tcp", "udp", "http", "https")
 HTTP_PROTOCOLS = frozenset({"http", "https"})
+# An update that sets only these (the HTTP/HTTPS-level settings) leaves the listener ``configuring``, any
+# other update ``updating``.
+HTTP_LEVEL_ATTRS = frozenset(
+    {"certificates", "security_policy_id", "http_version", "forwarded_for", "request_timeout", "backend_ports"}
+)
+# What may hang off a listener and block its deletion (Exist.EndpointGroup, Exist.ForwardingRule).
+ENDPOINT_GROUP, FORWARDING_RULE = "endpoint_group", "forwarding_rule"
+DEPENDENT_KINDS = (ENDPOINT_GROUP, FORWARDING_RULE)
 XFF_KEYS = (
     "XForwardedForGaIdEnabled",
     "XForwardedForGaApEnabled",
@@ -117,9 +134,22 @@ def switch_protocol(config: ListenerConfig, protocol: str) -> ListenerConfig:
     return config.replace(**changes)
 
 
+@dataclass(frozen=True)
+class StaleView:
+    """What reads answer for a listener until ``until`` (epoch seconds): ``config``, state ``active``."""
+
+    config: ListenerConfig
+    until: float
+
+
 @dataclass
 class ListenerRecord:
-    """One listener as the backend keeps it (mutable; only touched under the backend's lock)."""
+    """One listener as the backend keeps it (mutable; only touched under the backend's lock).
+
+    ``visible_at``: reads answer NotExist.Listener before this instant (the create lag); ``stale``: reads answer
+    that snapshot instead of the truth until it ends (the visibility lag); ``dependents``: how many endpoint
+    groups and forwarding rules hang off the listener; ``service_id``: the cloud service managing it, if any.
+    """
 
     listener_id: str
     accelerator_id: str
@@ -127,12 +157,20 @@ class ListenerRecord:
     create_time_ms: int
     phase: str = ACTIVE
     transition_ends_at: float = 0.0
+    visible_at: float = 0.0
+    stale: StaleView | None = None
+    dependents: dict[str, int] = field(default_factory=dict)
+    service_id: str | None = None
 
     def state(self, now: float) -> str:
-        """``init``/``updating``/``deleting`` until the transition ends, then ``active`` (or ``gone``)."""
+        """The phase until the transition ends, then ``active`` (or ``gone`` after ``deleting``)."""
         if self.phase == ACTIVE or now >= self.transition_ends_at:
             return GONE if self.phase == DELETING else ACTIVE
         return self.phase
+
+    def stale_at(self, now: float) -> StaleView | None:
+        """The snapshot reads answer at ``now``, if the visibility lag still runs."""
+        return self.stale if self.stale is not None and now < self.stale.until else None
 
 
 @dataclass(frozen=True)

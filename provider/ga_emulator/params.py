@@ -1,6 +1,9 @@
 """Wire parameters to typed values: which parameters each action takes and requires, and their types.
 
-Declared once here (moto repeats required-parameter checks per handler; this does not). The result of
+Declared once here (moto repeats required-parameter checks per handler; this does not), after the official SDK
+3.0.2 request models: a missing required parameter answers ``Missing<Name>``; a parameter an action does not
+define is ignored (CreateListener has no ProxyProtocol or BackendPorts and its endpoint group configurations
+are not emulated; DeleteListener has no RegionId). The result of
 :func:`parse_params` is a dict keyed by the top-level wire name (``PortRanges``, ``IdleTimeout``...) holding
 typed, normalised values: ints, bools, tuples of :class:`~ga_emulator.model.PortRange`, a lower-case protocol,
 an upper-case client affinity. Value *rules* (ranges, protocol dependencies) live in :mod:`ga_emulator.rules`.
@@ -40,22 +43,22 @@ CONFIG_ATTRS = {
     "XForwardedForConfig": "forwarded_for",
     "Type": "type",
 }
-_COMMON = ("RegionId",)
 _WRITE = ("ClientToken", "RegionId")
 _CONFIG = tuple(name for name in CONFIG_ATTRS if name != "Type")
+_CREATE_CONFIG = tuple(name for name in _CONFIG if name not in ("ProxyProtocol", "BackendPorts"))
 
 # action -> (accepted parameters, required parameters); anything else the request carries is ignored
 ACTIONS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "CreateListener": (
-        frozenset({"AcceleratorId", "Type", *_CONFIG, *_WRITE}),
-        ("AcceleratorId", "PortRanges"),
+        frozenset({"AcceleratorId", "Type", *_CREATE_CONFIG, *_WRITE}),
+        ("AcceleratorId", "PortRanges", "RegionId"),
     ),
     "UpdateListener": (frozenset({"ListenerId", *_CONFIG, *_WRITE}), ("ListenerId",)),
-    "DeleteListener": (frozenset({"ListenerId", "AcceleratorId", *_WRITE}), ("AcceleratorId", "ListenerId")),
-    "DescribeListener": (frozenset({"ListenerId", *_COMMON}), ("ListenerId",)),
+    "DeleteListener": (frozenset({"ListenerId", "AcceleratorId", "ClientToken"}), ("ListenerId",)),
+    "DescribeListener": (frozenset({"ListenerId", "RegionId"}), ("ListenerId", "RegionId")),
     "ListListeners": (
-        frozenset({"AcceleratorId", "PageNumber", "PageSize", "Protocol", *_COMMON}),
-        ("AcceleratorId",),
+        frozenset({"AcceleratorId", "PageNumber", "PageSize", "Protocol", "RegionId"}),
+        ("AcceleratorId", "RegionId"),
     ),
 }
 
@@ -174,7 +177,7 @@ def _check_client_token(values: dict[str, Any]) -> None:
 
 
 def parse_params(action: str, params: Mapping[str, str]) -> dict[str, Any]:
-    """Typed values of the parameters ``action`` accepts; MissingParameter / InvalidParameter otherwise."""
+    """Typed values of the parameters ``action`` accepts; ``Missing<Name>`` / InvalidParameter otherwise."""
     accepted, required = ACTIONS[action]
     groups = _group(params)
     for name in required:

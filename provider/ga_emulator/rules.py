@@ -1,10 +1,13 @@
 """The value rules of ``ga-api.md``, each with its real error code, checked on a listener's merged
 configuration.
 
-Order (the contract's): protocol value, then PortRangeIllegal.Listener, PortConflict.Listener,
-QuotaExceeded.ListenerPort, then the InvalidParameter rules. Name and Description are checked only when the
-request sets them (a listener created without a name keeps its empty name through later updates); every other
-rule looks at the merged configuration, so a protocol change that makes a kept value illegal is refused too.
+Order: the protocol (ProtocalIllegal.Listener), then each port range (PortRangeIllegal.Listener for ports
+outside 1..65535 or FromPort > ToPort, SystemPort.Listener for 65500..65535, PortRangeIllegal.UDP for udp ports
+250, 4789 and 4790), PortRanges.MustOne (http/https with more than one port), PortRangeIllegal.Listener for
+overlapping ranges, PortConflict.Listener, QuotaExceeded.ListenerPort, then the InvalidParameter rules.
+Name and Description are checked only when the request sets them (a listener created without a name keeps its
+empty name through later updates); every other rule looks at the merged configuration, so a protocol change
+that makes a kept value illegal is refused too.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from ga_emulator.errors import (
     PORT_CONFLICT,
     PORT_QUOTA_EXCEEDED,
     PORT_RANGE_ILLEGAL,
+    PORT_RANGES_MUST_ONE,
+    PROTOCOL_ILLEGAL,
+    SYSTEM_PORT,
+    UDP_PORT_ILLEGAL,
     EmulatorError,
 )
 from ga_emulator.model import (
@@ -28,6 +35,7 @@ from ga_emulator.model import (
     ListenerConfig,
     PortRange,
 )
+from ga_emulator.modes import DEFAULT_PORT_QUOTA
 
 __all__ = [
     "CLIENT_AFFINITIES",
@@ -35,13 +43,16 @@ __all__ = [
     "MAX_LISTENER_PORT",
     "PORT_QUOTA",
     "SECURITY_POLICIES",
+    "UDP_RESERVED_PORTS",
     "validate_config",
     "validate_paging",
 ]
 
-MAX_LISTENER_PORT = 65499  # 65500-65535 are reserved by the service
-MAX_BACKEND_PORT = 65535
-PORT_QUOTA = 30  # default ports per listener
+MAX_LISTENER_PORT = 65499  # 65500-65535 are reserved by the service (SystemPort.Listener)
+MAX_PORT = 65535
+MAX_BACKEND_PORT = MAX_PORT
+PORT_QUOTA = DEFAULT_PORT_QUOTA  # default ports per listener
+UDP_RESERVED_PORTS = (250, 4789, 4790)
 CLIENT_AFFINITIES = ("NONE", "SOURCE_IP")
 HTTP_VERSIONS = ("http1.1", "http2", "http3")
 SECURITY_POLICIES = (
@@ -68,7 +79,21 @@ def _invalid(name: str, rule: str) -> EmulatorError:
 
 def _check_protocol(config: ListenerConfig) -> None:
     if config.protocol not in PROTOCOLS:
-        raise _invalid("Protocol", f"must be one of {', '.join(PROTOCOLS)} (any case), got {config.protocol[:40]!r}")
+        raise PROTOCOL_ILLEGAL.error(
+            f"Protocol: must be one of {', '.join(PROTOCOLS)} (any case), got {config.protocol[:40]!r}."
+        )
+
+
+def _check_range(config: ListenerConfig, where: str, item: PortRange) -> None:
+    if not (1 <= item.from_port <= MAX_PORT and 1 <= item.to_port <= MAX_PORT):
+        raise PORT_RANGE_ILLEGAL.error(f"{where}: ports must be within 1..{MAX_LISTENER_PORT}.")
+    if item.from_port > item.to_port:
+        raise PORT_RANGE_ILLEGAL.error(f"{where}: FromPort must not be greater than ToPort.")
+    if item.to_port > MAX_LISTENER_PORT:
+        raise SYSTEM_PORT.error(f"{where}: {_text(item)} (listener ports are 1..{MAX_LISTENER_PORT}).")
+    reserved = [port for port in UDP_RESERVED_PORTS if item.from_port <= port <= item.to_port]
+    if config.protocol == "udp" and reserved:
+        raise UDP_PORT_ILLEGAL.error(f"{where}: {_text(item)} holds port {reserved[0]}.")
 
 
 def _check_port_ranges(config: ListenerConfig) -> None:
@@ -76,13 +101,9 @@ def _check_port_ranges(config: ListenerConfig) -> None:
     if not ranges:
         raise PORT_RANGE_ILLEGAL.error("PortRanges: at least one range is required.")
     for position, item in enumerate(ranges, start=1):
-        where = f"PortRanges.{position}"
-        if not (1 <= item.from_port <= MAX_LISTENER_PORT and 1 <= item.to_port <= MAX_LISTENER_PORT):
-            raise PORT_RANGE_ILLEGAL.error(f"{where}: ports must be within 1..{MAX_LISTENER_PORT}.")
-        if item.from_port > item.to_port:
-            raise PORT_RANGE_ILLEGAL.error(f"{where}: FromPort must not be greater than ToPort.")
+        _check_range(config, f"PortRanges.{position}", item)
     if config.protocol in HTTP_PROTOCOLS and (len(ranges) != 1 or ranges[0].from_port != ranges[0].to_port):
-        raise PORT_RANGE_ILLEGAL.error(
+        raise PORT_RANGES_MUST_ONE.error(
             f"PortRanges: a {config.protocol} listener takes exactly one port (one range with FromPort == ToPort)."
         )
     ordered = sorted(ranges)
@@ -104,10 +125,10 @@ def _check_conflicts(config: ListenerConfig, others: Iterable[tuple[str, tuple[P
                     )
 
 
-def _check_quota(config: ListenerConfig) -> None:
+def _check_quota(config: ListenerConfig, port_quota: int) -> None:
     total = sum(item.size for item in config.port_ranges)
-    if total > PORT_QUOTA:
-        raise PORT_QUOTA_EXCEEDED.error(f"PortRanges: {total} ports requested, the quota is {PORT_QUOTA} per listener.")
+    if total > port_quota:
+        raise PORT_QUOTA_EXCEEDED.error(f"PortRanges: {total} ports requested, the quota is {port_quota} per listener.")
 
 
 def _check_name(config: ListenerConfig) -> None:
@@ -178,13 +199,15 @@ def validate_config(
     config: ListenerConfig,
     given: Collection[str],
     others: Iterable[tuple[str, tuple[PortRange, ...]]],
+    *,
+    port_quota: int = PORT_QUOTA,
 ) -> None:
     """Raise the first broken rule. ``given``: attributes the request set; ``others``: (id, ranges) of the
-    accelerator's other listeners."""
+    accelerator's other listeners; ``port_quota``: ports per listener."""
     _check_protocol(config)
     _check_port_ranges(config)
     _check_conflicts(config, others)
-    _check_quota(config)
+    _check_quota(config, port_quota)
     optional: list[tuple[str, Callable[[ListenerConfig], None]]] = [
         ("name", _check_name),
         ("description", _check_description),

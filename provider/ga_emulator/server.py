@@ -2,13 +2,8 @@
 
 Each answer is written with one ``send`` and Nagle is off, so a keep-alive client never waits ~40 ms on a
 delayed ACK. Requests for ``/`` are RPC calls (query string and/or form body) handed to
-:class:`~ga_emulator.api.Api` after fault injection; ``/_emulator/...`` are the admin endpoints (no signature,
-never faulted, never recorded):
-
-* ``GET /_emulator/calls`` - the recorded calls; ``DELETE /_emulator/calls`` - clear them;
-* ``POST /_emulator/faults`` with ``{"kind": "...", "count": N, "delay": S (optional, slow only)}`` - queue
-  faults; ``GET /_emulator/faults`` - how many are queued, the rate and the seed;
-* ``GET /_emulator/state`` - accelerators, listeners (with their current State) and ClientTokens.
+:class:`~ga_emulator.api.Api` after fault injection; ``/_emulator/...`` are the admin endpoints of
+:mod:`ga_emulator.admin` (no signature, never faulted, never recorded).
 
 Whatever arrives (bad request lines, huge or invalid UTF-8 parameters, wrong types), the answer is a JSON
 error with a 4xx status; an unexpected failure is logged and answered 500 ``InternalError`` without a
@@ -31,12 +26,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
 
-from ga_emulator.api import Api, CallLog, CallRecord, error_body, new_request_id
+from ga_emulator.admin import DEFAULT_SERVICE_ID, handle_admin
+from ga_emulator.api import Api, CallLog, CallRecord, claimed_action, error_body, new_request_id
 from ga_emulator.auth import DEMO_CREDENTIAL, Authenticator, Credential
 from ga_emulator.backend import Backend
-from ga_emulator.errors import INVALID_ACTION, INVALID_PARAMETER, MALFORMED_REQUEST, EmulatorError
-from ga_emulator.faults import Faults
-from ga_emulator.model import ListenerSeed
+from ga_emulator.errors import INVALID_ACTION, MALFORMED_REQUEST, EmulatorError
+from ga_emulator.faults import ANSWERING_KINDS, CLASSIC_KINDS, Faults
+from ga_emulator.model import ENDPOINT_GROUP, FORWARDING_RULE, ListenerSeed
+from ga_emulator.modes import DEFAULT_LISTENER_QUOTA, DEFAULT_PORT_QUOTA, Modes
 from ga_emulator.wire import WireRequest, check_body_length, join_headers
 
 __all__ = ["DEFAULT_ACCELERATOR", "DEFAULT_LISTENER", "EmulatorServer"]
@@ -46,7 +43,6 @@ logger = logging.getLogger("ga_emulator")
 DEFAULT_ACCELERATOR = "ga-demo"
 DEFAULT_LISTENER = "ga-demo:lsr-demo:tcp:80-80"
 _JSON = "application/json;charset=utf-8"
-_PREFAULT = frozenset({"throttle", "throttle429", "unavailable"})
 # stdlib parse failures (bad request line, too long, too many headers...) -> our error code
 _STDLIB_CODES = {414: "RequestTooLarge", 431: "RequestTooLarge", 501: "UnsupportedMethod"}
 
@@ -177,14 +173,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(answer.status, answer.body)
             _log(answer.record, started)
             return
-        fault = emulator.faults.next()
+        fault = emulator.faults.next(claimed_action(request))
         if fault is not None and fault.kind == "drop":
             self.close_connection = True
             _log(emulator.api.record_drop(request, fault), started)
             return
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
-        if fault is not None and fault.kind in _PREFAULT:
+        if fault is not None and fault.kind in ANSWERING_KINDS:
             answer = emulator.api.fault_answer(request, fault)
         else:
             answer = emulator.api.handle(request, fault)
@@ -197,23 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
     # --- admin endpoints ------------------------------------------------------------------------------------
 
     def _admin(self, path: str, body: bytes) -> None:
-        emulator = self._emulator
-        route = (self.command, path.rstrip("/"))
         try:
-            if route == ("GET", "/_emulator/calls"):
-                result: Any = [record.to_json() for record in emulator.calls]
-            elif route == ("DELETE", "/_emulator/calls"):
-                result = {"Cleared": len(emulator.calls)}
-                emulator.calls.clear()
-            elif route == ("POST", "/_emulator/faults"):
-                result = _enqueue_faults(emulator.faults, body)
-            elif route == ("GET", "/_emulator/faults"):
-                faults = emulator.faults
-                result = {"Pending": faults.pending, "Rate": faults.rate, "Seed": faults.seed}
-            elif route == ("GET", "/_emulator/state"):
-                result = emulator.backend.snapshot()
-            else:
-                raise INVALID_ACTION.error(f"No admin endpoint {self.command} {path[:80]}.")
+            result = handle_admin(self._emulator, self.command, path, body)
         except EmulatorError as error:
             self._send_json(error.http_status, error_body(error, new_request_id()))
             return
@@ -234,20 +215,6 @@ def _log(record: CallRecord, started: float) -> None:
     )
 
 
-def _enqueue_faults(faults: Faults, body: bytes) -> dict[str, int]:
-    try:
-        doc = json.loads(body.decode("utf-8"))
-        if not isinstance(doc, dict):
-            raise ValueError("the body must be a JSON object")
-        count, delay = doc.get("count", 1), doc.get("delay")
-        if not isinstance(count, int) or (delay is not None and not isinstance(delay, (int, float))):
-            raise ValueError("count must be an integer and delay a number of seconds")
-        faults.enqueue(str(doc.get("kind")), count, None if delay is None else float(delay))
-    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
-        raise INVALID_PARAMETER.error(f'Faults: {exc}; send {{"kind": "throttle", "count": 1}}.') from exc
-    return {"Pending": faults.pending}
-
-
 def _credential(item: CredentialLike) -> Credential:
     return item if isinstance(item, Credential) else Credential(*item)
 
@@ -266,8 +233,16 @@ class EmulatorServer:
     ``credentials``: accepted key pairs (``Credential`` or ``(id, secret[, token])``; default the demo pair).
     ``accelerators`` and ``listeners`` (``ListenerSeed`` or ``"ACC:LSR:PROTO:FROM-TO"``) seed the world; with
     neither accelerators nor a loaded ``state_path`` the default world (``ga-demo`` holding ``lsr-demo``,
-    tcp 80) is created first. ``state_path`` is loaded if it exists, then saved atomically on every change.
-    ``clock`` (epoch seconds) drives transitions and the signature timestamp check.
+    tcp 80) is created first. ``without_bandwidth_package``: accelerators (created if missing) on which
+    CreateListener answers NotExist.BasicBandwidthPackage. ``endpoint_groups`` and ``forwarding_rules``:
+    listener ids, one attached endpoint group / forwarding rule per mention (DeleteListener then answers
+    Exist.EndpointGroup / Exist.ForwardingRule). ``service_managed``: ``LISTENER[:SERVICE]`` (service ``ALB``
+    by default), listeners a cloud service manages (UpdateListener and DeleteListener refused). Seeds add what
+    is missing and never wipe. ``state_path`` is loaded if it exists, then saved atomically on every change.
+    ``port_quota``, ``listener_quota``, ``create_lag``, ``visibility_lag``, ``reset_omitted`` and
+    ``vanished_unknown_error`` are the modes of :mod:`ga_emulator.modes`; ``fault_rate``, ``fault_seed`` and
+    ``fault_kinds`` drive the random fault draw (:mod:`ga_emulator.faults`). ``clock`` (epoch seconds) drives
+    transitions, lags and the signature timestamp check. Bad values raise ValueError.
     """
 
     def __init__(
@@ -281,14 +256,32 @@ class EmulatorServer:
         transition_seconds: float = 1.0,
         fault_rate: float = 0.0,
         fault_seed: int = 0,
+        fault_kinds: Iterable[str] | str = CLASSIC_KINDS,
         state_path: str | Path | None = None,
         clock: Callable[[], float] = time.time,
+        port_quota: int = DEFAULT_PORT_QUOTA,
+        listener_quota: int = DEFAULT_LISTENER_QUOTA,
+        create_lag: float = 0.0,
+        visibility_lag: float = 0.0,
+        reset_omitted: bool = False,
+        vanished_unknown_error: bool = False,
+        without_bandwidth_package: Sequence[str] = (),
+        endpoint_groups: Sequence[str] = (),
+        forwarding_rules: Sequence[str] = (),
+        service_managed: Sequence[str] = (),
     ) -> None:
         self._address = (host, port)
+        modes = Modes().updated({
+            "port_quota": port_quota, "listener_quota": listener_quota, "create_lag": create_lag,
+            "visibility_lag": visibility_lag, "reset_omitted": reset_omitted,
+            "vanished_unknown_error": vanished_unknown_error,
+        })  # fmt: skip
+        self.faults = Faults(fault_rate, fault_seed, kinds=fault_kinds)
         self.backend = Backend(
             clock=clock,
             transition_seconds=transition_seconds,
             state_path=Path(state_path) if state_path else None,
+            modes=modes,
         )
         if not accelerators and not self.backend.loaded_from_state:
             self.backend.seed_listener(ListenerSeed.parse(DEFAULT_LISTENER))
@@ -296,12 +289,29 @@ class EmulatorServer:
             self.backend.add_accelerator(accelerator_id)
         for seed in listeners or ():
             self.backend.seed_listener(seed if isinstance(seed, ListenerSeed) else ListenerSeed.parse(seed))
+        self._seed_extras(without_bandwidth_package, endpoint_groups, forwarding_rules, service_managed)
         self.credentials = [_credential(item) for item in credentials or ()] or [DEMO_CREDENTIAL]
         self.calls = CallLog()
-        self.faults = Faults(fault_rate, fault_seed)
         self.api = Api(self.backend, Authenticator(self.credentials, clock=clock), self.calls)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    def _seed_extras(
+        self,
+        without_bandwidth_package: Sequence[str],
+        endpoint_groups: Sequence[str],
+        forwarding_rules: Sequence[str],
+        service_managed: Sequence[str],
+    ) -> None:
+        backend = self.backend
+        for accelerator_id in without_bandwidth_package:
+            backend.configure_accelerator(accelerator_id, basic_bandwidth_package=False)
+        for kind, listener_ids in ((ENDPOINT_GROUP, endpoint_groups), (FORWARDING_RULE, forwarding_rules)):
+            for listener_id in dict.fromkeys(listener_ids):  # as many as mentions (at least: seeds never wipe)
+                backend.attach(listener_id, kind, list(listener_ids).count(listener_id), at_least=True)
+        for item in service_managed:
+            listener_id, _, service_id = item.partition(":")
+            backend.set_service_managed(listener_id, service_id or DEFAULT_SERVICE_ID)
 
     @property
     def host(self) -> str:

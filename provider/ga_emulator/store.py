@@ -4,6 +4,12 @@
 Listeners are saved with their phase and the epoch second their transition ends, so a listener caught
 mid-transition by a restart finishes it on time. Successful ClientTokens are saved too: a client retrying a
 write across an emulator restart still gets the original answer.
+
+Format 2 adds what the world learnt since Format 1: per accelerator whether it has a basic bandwidth package;
+per listener the end of its create lag (``VisibleAt``), the snapshot reads answer during a visibility lag
+(``Stale``), its endpoint groups and forwarding rules, and the service managing it (``ServiceId``); and the ids
+of deleted listeners (``VanishedListenerIds``). A Format 1 file still loads (the new fields take their
+defaults) and is written back as Format 2.
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ga_emulator.model import ListenerConfig, ListenerRecord, PortRange
+from ga_emulator.model import ENDPOINT_GROUP, FORWARDING_RULE, ListenerConfig, ListenerRecord, PortRange, StaleView
 
-__all__ = ["FORMAT", "StateError", "TokenEntry", "World", "read_state", "save_atomic"]
+__all__ = ["FORMAT", "READABLE_FORMATS", "StateError", "TokenEntry", "World", "read_state", "save_atomic"]
 
-FORMAT = 1
+FORMAT = 2
+READABLE_FORMATS = (1, 2)
+_DEPENDENT_KEYS = {ENDPOINT_GROUP: "EndpointGroups", FORWARDING_RULE: "ForwardingRules"}
 
 
 class StateError(ValueError):
@@ -38,33 +46,48 @@ class TokenEntry:
 
 @dataclass
 class World:
-    """Accelerators (id -> state), listeners (id -> record) and ClientTokens ((action, token) -> entry)."""
+    """Accelerators (id -> state) and those without a basic bandwidth package, listeners (id -> record),
+    ClientTokens ((action, token) -> entry) and the ids of deleted listeners."""
 
     accelerators: dict[str, str] = field(default_factory=dict)
     listeners: dict[str, ListenerRecord] = field(default_factory=dict)
     tokens: dict[tuple[str, str], TokenEntry] = field(default_factory=dict)
+    without_bandwidth_package: set[str] = field(default_factory=set)
+    vanished: set[str] = field(default_factory=set)
 
     def to_json(self, now: float) -> dict[str, Any]:
         """The JSON document (each listener's derived ``State`` at ``now`` included for readers)."""
         return {
             "Format": FORMAT,
             "Accelerators": [
-                {"AcceleratorId": key, "State": value} for key, value in sorted(self.accelerators.items())
+                {
+                    "AcceleratorId": key,
+                    "State": value,
+                    "BasicBandwidthPackage": key not in self.without_bandwidth_package,
+                }
+                for key, value in sorted(self.accelerators.items())
             ],
             "Listeners": [_listener_to_json(record, now) for record in self.listeners.values()],
             "ClientTokens": [
                 {"Action": action, "ClientToken": token, **_token_to_json(entry)}
                 for (action, token), entry in self.tokens.items()
             ],
+            "VanishedListenerIds": sorted(self.vanished),
         }
 
     @classmethod
     def from_json(cls, doc: Any) -> World:
-        """Parse a document written by :meth:`to_json`; raises StateError."""
+        """Parse a document written by :meth:`to_json` (any of :data:`READABLE_FORMATS`); raises StateError."""
         try:
-            if doc.get("Format") != FORMAT:
-                raise StateError(f"unsupported state format {doc.get('Format')!r} (expected {FORMAT})")
-            world = cls({item["AcceleratorId"]: item["State"] for item in doc["Accelerators"]})
+            if doc.get("Format") not in READABLE_FORMATS:
+                raise StateError(f"unsupported state format {doc.get('Format')!r} (expected one of "
+                                 f"{', '.join(map(str, READABLE_FORMATS))})")
+            world = cls({str(item["AcceleratorId"]): str(item["State"]) for item in doc["Accelerators"]})
+            world.without_bandwidth_package = {
+                str(item["AcceleratorId"]) for item in doc["Accelerators"]
+                if not item.get("BasicBandwidthPackage", True)
+            }  # fmt: skip
+            world.vanished = {str(item) for item in doc.get("VanishedListenerIds", [])}
             for item in doc["Listeners"]:
                 record = _listener_from_json(item)
                 world.listeners[record.listener_id] = record
@@ -122,6 +145,7 @@ def _config_from_json(doc: Any) -> ListenerConfig:
 
 
 def _listener_to_json(record: ListenerRecord, now: float) -> dict[str, Any]:
+    stale = record.stale
     return {
         "ListenerId": record.listener_id,
         "AcceleratorId": record.accelerator_id,
@@ -130,10 +154,17 @@ def _listener_to_json(record: ListenerRecord, now: float) -> dict[str, Any]:
         "TransitionEndsAt": record.transition_ends_at,
         "CreateTime": record.create_time_ms,
         "Config": _config_to_json(record.config),
+        "VisibleAt": record.visible_at,
+        "Stale": None if stale is None else {"Config": _config_to_json(stale.config), "Until": stale.until},
+        **{key: record.dependents.get(kind, 0) for kind, key in _DEPENDENT_KEYS.items()},
+        "ServiceId": record.service_id,
     }
 
 
 def _listener_from_json(doc: Any) -> ListenerRecord:
+    stale = doc.get("Stale")
+    service_id = doc.get("ServiceId")
+    dependents = {kind: int(doc.get(key, 0)) for kind, key in _DEPENDENT_KEYS.items()}
     return ListenerRecord(
         listener_id=str(doc["ListenerId"]),
         accelerator_id=str(doc["AcceleratorId"]),
@@ -141,6 +172,10 @@ def _listener_from_json(doc: Any) -> ListenerRecord:
         create_time_ms=int(doc["CreateTime"]),
         phase=str(doc["Phase"]),
         transition_ends_at=float(doc["TransitionEndsAt"]),
+        visible_at=float(doc.get("VisibleAt", 0.0)),
+        stale=None if stale is None else StaleView(_config_from_json(stale["Config"]), float(stale["Until"])),
+        dependents={kind: count for kind, count in dependents.items() if count > 0},
+        service_id=None if service_id is None else str(service_id),
     )
 
 

@@ -28,6 +28,7 @@ DEMO_ID, DEMO_SECRET = "ga-demo-key-id", "ga-demo-key-secret"
 STS_ID, STS_SECRET, STS_TOKEN = "sts-key-id", "sts-key-secret", "sts-token:with:colons"
 CREDENTIALS = [(DEMO_ID, DEMO_SECRET, None), (STS_ID, STS_SECRET, STS_TOKEN)]
 VERSION = "2019-11-20"
+REGION = "cn-hangzhou"
 
 
 def official_client(
@@ -47,8 +48,12 @@ def _snake(action: str) -> str:
 
 
 def sdk_call(client: Client, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Call ``action`` through the SDK's typed method; ``params`` in the API's (wire) names, nested."""
-    request = getattr(models, f"{action}Request")().from_map(dict(params))
+    """Call ``action`` through the SDK's typed method; ``params`` in the API's (wire) names, nested.
+
+    ``RegionId`` is ``cn-hangzhou`` unless ``params`` give one (``None`` leaves it out); DeleteListener's model has
+    none, so the SDK never sends it there.
+    """
+    request = getattr(models, f"{action}Request")().from_map({"RegionId": REGION, **params})
     response = getattr(client, _snake(action))(request)
     body: dict[str, Any] = response.body.to_map()
     return body
@@ -127,6 +132,17 @@ class RawClient:
             connection.close()
         assert response.getheader("Content-Type", "").startswith("application/json"), payload[:200]
         return response.status, json.loads(payload)
+
+
+def admin(emulator: HasUrl, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """Call an ``/_emulator/...`` admin endpoint with a JSON body; returns (HTTP status, JSON answer)."""
+    connection = http.client.HTTPConnection(urlsplit(emulator.url).netloc, timeout=5)
+    try:
+        connection.request(method, path, body=None if body is None else json.dumps(body).encode())
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
 
 
 def wait_for_state(emulator: EmulatorServer, listener_id: str, state: str, timeout: float = 5.0) -> None:

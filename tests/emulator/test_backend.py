@@ -25,7 +25,8 @@ def backend(clock: FakeClock, transition: float = 10.0) -> Backend:
 
 
 def wire(action: str, params: dict[str, str]) -> dict[str, Any]:
-    return parse_params(action, params)
+    """Typed values of wire ``params``, with the RegionId the official SDK sends."""
+    return parse_params(action, {"RegionId": "cn-hangzhou", **params})
 
 
 def test_states_follow_the_clock_exactly() -> None:
@@ -65,7 +66,7 @@ def test_seeds_never_overwrite_and_refuse_illegal_ports() -> None:
     assert world.describe_listener("lsr-demo").config.name == "kept"
     with pytest.raises(ValueError, match="PortConflict"):
         world.seed_listener(ListenerSeed.parse("ga-demo:lsr-clash:tcp:80-80"))
-    with pytest.raises(ValueError, match="PortRangeIllegal"):
+    with pytest.raises(ValueError, match=r"PortRanges\.MustOne"):
         world.seed_listener(ListenerSeed.parse("ga-demo:lsr-http:http:81-82"))
 
 
@@ -142,4 +143,5 @@ def test_every_action_declares_its_required_parameters() -> None:
         assert set(required) <= accepted, action
         with pytest.raises(EmulatorError) as missing:
             parse_params(action, {})
-        assert missing.value.code == "MissingParameter" and required[0] in missing.value.message
+        assert missing.value.code == f"Missing{required[0]}"
+        assert missing.value.message == f"{required[0]} is mandatory for this action."

@@ -18,7 +18,7 @@ from ga_emulator import EmulatorServer
 from ga_listener import signing
 from tests.emulator.support import CREDENTIALS, RawClient, utc_timestamp
 
-DESCRIBE = {"ListenerId": "lsr-demo"}
+DESCRIBE = {"ListenerId": "lsr-demo", "RegionId": "cn-hangzhou"}
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ BAD = [
     ("json-body", post(b"/", JSON_TYPE, b"{}"), 415, "UnsupportedMediaType"),
     ("query-and-body-clash", post(b"/?a=1", FORM, b"a=2"), 400, MALFORMED),
     ("body-not-utf8", post(b"/", FORM, b"a=%C3"), 400, MALFORMED),
-    ("unsigned", post(UNSIGNED), 400, "MissingParameter"),
+    ("unsigned", post(UNSIGNED), 400, "MissingSignature"),
     ("v3-unknown-algorithm", post(b"/", b"Authorization: ACS3-HMAC-SM3 Credential=a\r\n"), 400, "IncompleteSignature"),
     ("v3-no-signature", post(b"/", b"Authorization: ACS3-HMAC-SHA256 Credential=a\r\n"), 400, "IncompleteSignature"),
 ]
@@ -224,7 +224,8 @@ def test_an_internal_failure_is_a_500_without_details(monkeypatch: pytest.Monkey
         status, body = RawClient(emulator).request("v3", "DescribeListener", DESCRIBE)
         assert (status, body["Code"]) == (500, "InternalError")
         assert "secret internals" not in json.dumps(body) and "Traceback" not in json.dumps(body)
-        assert RawClient(emulator).request("v3", "ListListeners", {"AcceleratorId": "ga-demo"})[0] == 200
+        listed = {"AcceleratorId": "ga-demo", "RegionId": "cn-hangzhou"}
+        assert RawClient(emulator).request("v3", "ListListeners", listed)[0] == 200
 
 
 def test_a_target_that_is_not_a_path(server: EmulatorServer) -> None:

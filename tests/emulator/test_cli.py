@@ -31,6 +31,11 @@ DESIGN_FLAGS = {
     "-h", "--help", "--host", "--port", "--credential", "--accelerator", "--listener", "--state",
     "--transition-seconds", "--fault-rate", "--fault-seed",
 }  # fmt: skip
+FIDELITY_FLAGS = {
+    "--fault-kinds", "--port-quota", "--listener-quota", "--create-lag", "--visibility-lag", "--reset-omitted",
+    "--vanished-unknown-error", "--without-bandwidth-package", "--endpoint-group", "--forwarding-rule",
+    "--service-managed",
+}  # fmt: skip
 
 
 class Endpoint:
@@ -100,7 +105,7 @@ def test_credentials_accelerators_and_listeners_from_flags() -> None:
         "--accelerator", "ga-x", "--listener", "ga-x:lsr-x:UDP:53-53", "--listener", "ga-x:lsr-y:https:443-443",
     ) as (_, endpoint):  # fmt: skip
         sts = official_client(endpoint, key_id="sts-id", secret="sts-secret", token=STS_TOKEN)
-        assert sdk_call(sts, "DescribeListener", {"ListenerId": "lsr-x"})["Protocol"] == "udp"
+        assert sdk_call(sts, "DescribeListener", {"ListenerId": "lsr-x"})["Protocol"] == "UDP"
         plain = official_client(endpoint, "v1", key_id="plain-id", secret="plain-secret")
         assert sdk_call(plain, "ListListeners", {"AcceleratorId": "ga-x"})["TotalCount"] == 2
         demo = official_client(endpoint)
@@ -133,15 +138,77 @@ def test_a_killed_emulator_loses_nothing_and_finishes_the_transition(tmp_path: P
         assert time.time() >= before["TransitionEndsAt"]
 
 
+def test_the_fidelity_flags_shape_the_world_and_the_modes() -> None:
+    seeds = [f"ga-c:lsr-{name}:tcp:{port}-{port}" for name, port in (("eg", 80), ("fr", 81), ("m", 82), ("v", 83))]
+    with running(
+        "--transition-seconds", "0", "--accelerator", "ga-c", *(arg for seed in seeds for arg in ("--listener", seed)),
+        "--port-quota", "2", "--listener-quota", "5", "--create-lag", "60", "--visibility-lag", "60",
+        "--reset-omitted", "--without-bandwidth-package", "ga-poor", "--endpoint-group", "lsr-eg",
+        "--forwarding-rule", "lsr-fr", "--service-managed", "lsr-m:NLB", "--fault-kinds", "unknown_error,retry_after",
+    ) as (_, endpoint):  # fmt: skip
+        client = official_client(endpoint)
+        assert admin(endpoint, "/_emulator/modes") == {
+            "port_quota": 2, "listener_quota": 5, "create_lag": 60.0, "visibility_lag": 60.0, "reset_omitted": True,
+            "vanished_unknown_error": False, "fault_rate": 0.0, "fault_kinds": ["unknown_error", "retry_after"],
+        }  # fmt: skip
+        three_ports = {"ListenerId": "lsr-v", "PortRanges": [{"FromPort": 90, "ToPort": 92}]}
+        assert sdk_error(client, "UpdateListener", three_ports).code == "QuotaExceeded.ListenerPort"
+        create = {"AcceleratorId": "ga-poor", "PortRanges": [{"FromPort": 80, "ToPort": 80}]}
+        assert sdk_error(client, "CreateListener", create).code == "NotExist.BasicBandwidthPackage"
+        assert sdk_error(client, "DeleteListener", {"ListenerId": "lsr-eg"}).code == "Exist.EndpointGroup"
+        assert sdk_error(client, "DeleteListener", {"ListenerId": "lsr-fr"}).code == "Exist.ForwardingRule"
+        managed = sdk_error(client, "UpdateListener", {"ListenerId": "lsr-m", "Name": "x"})
+        assert managed.code == "InvalidOperation.ResourceManagedByCloudProduct" and "NLB" in managed.message
+        create = {"AcceleratorId": "ga-c", "PortRanges": [{"FromPort": 99, "ToPort": 99}]}
+        new = sdk_call(client, "CreateListener", create)["ListenerId"]  # the 5th
+        assert sdk_error(client, "DescribeListener", {"ListenerId": new}).code == "NotExist.Listener"  # create lag
+        assert sdk_error(client, "CreateListener", create).code == "QuotaExceeded.Listener"
+        sdk_call(client, "UpdateListener", {"ListenerId": "lsr-v", "Name": "first", "ProxyProtocol": True})
+        sdk_call(client, "UpdateListener", {"ListenerId": "lsr-v", "Name": "second"})  # resets ProxyProtocol
+        # the visibility lag: reads answer the listener as it was just before the latest write
+        assert sdk_call(client, "DescribeListener", {"ListenerId": "lsr-v"})["Name"] == "first"
+        [truth] = [item for item in admin(endpoint, "/_emulator/state")["Listeners"] if item["ListenerId"] == "lsr-v"]
+        assert (truth["Config"]["Name"], truth["Config"]["ProxyProtocol"]) == ("second", False)
+        assert admin(endpoint, "/_emulator/faults")["Kinds"] == ["unknown_error", "retry_after"]
+
+
+def test_vanished_unknown_error_flag() -> None:
+    with running("--transition-seconds", "0", "--vanished-unknown-error") as (_, endpoint):
+        client = official_client(endpoint)
+        sdk_call(client, "DeleteListener", {"ListenerId": "lsr-demo"})
+        error = sdk_error(client, "DescribeListener", {"ListenerId": "lsr-demo"})
+        assert (error.code, error.status_code) == ("UnknownError", 500)
+
+
+def test_dependents_from_flags_are_kept_by_the_state_file_and_never_doubled(tmp_path: Path) -> None:
+    state = str(tmp_path / "state.json")
+    flags = ("--state", state, "--endpoint-group", "lsr-demo", "--service-managed", "lsr-demo")
+    for args in (flags, flags, ("--state", state)):  # twice with the flags, then with none
+        with running(*args) as (_, endpoint):
+            assert admin(endpoint, "/_emulator/endpoint-groups") == {"lsr-demo": 1}
+            assert admin(endpoint, "/_emulator/service-managed") == {"lsr-demo": "ALB"}
+            error = sdk_error(official_client(endpoint), "DeleteListener", {"ListenerId": "lsr-demo"})
+            assert error.code == "InvalidOperation.ResourceManagedByCloudProduct"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--listener", "ga:lsr:tcp"], "listener seed"),
-        (["--listener", "ga:lsr:http:80-81"], "PortRangeIllegal"),
+        (["--listener", "ga:lsr:http:80-81"], "PortRanges.MustOne"),
         (["--credential", "no-secret"], "ID:SECRET"),
         (["--fault-rate", "2"], "0..1"),
         (["--transition-seconds", "-1"], "negative"),
         (["--port", "http"], "invalid int"),
+        (["--fault-kinds", "throttle,meteor"], "unknown fault kind 'meteor'"),
+        (["--fault-kinds", "error"], "unknown fault kind 'error'"),
+        (["--port-quota", "-1"], "negative"),
+        (["--listener-quota", "many"], "invalid _count value"),
+        (["--create-lag", "-2"], "negative"),
+        (["--visibility-lag", "soon"], "invalid _seconds value"),
+        (["--endpoint-group", "lsr-nope"], "lsr-nope"),
+        (["--forwarding-rule", "lsr-nope"], "lsr-nope"),
+        (["--service-managed", "lsr-nope"], "lsr-nope"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(args: list[str], message: str) -> None:
@@ -187,9 +254,9 @@ def test_a_busy_port_exits_1() -> None:
     assert f"cannot serve on 127.0.0.1:{port}" in result.stderr
 
 
-def test_the_flags_are_exactly_design_md() -> None:
+def test_the_flags_are_design_md_plus_the_fidelity_modes() -> None:
     flags = {option for action in build_parser()._actions for option in action.option_strings}
-    assert flags == DESIGN_FLAGS
+    assert flags == DESIGN_FLAGS | FIDELITY_FLAGS
     assert "ga-demo-key-id:ga-demo-key-secret" in build_parser().format_help()
 
 

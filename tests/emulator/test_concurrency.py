@@ -10,7 +10,7 @@ from typing import Any
 from Tea.exceptions import TeaException
 
 from ga_emulator import EmulatorServer, ListenerSeed
-from tests.emulator.support import CREDENTIALS, official_client, sdk_call
+from tests.emulator.support import CREDENTIALS, admin, official_client, sdk_call
 
 THREADS = 8
 
@@ -109,3 +109,17 @@ def test_hammering_keeps_one_change_at_a_time_and_the_last_acknowledged_value() 
             assert live.port_ranges == seeds[listeners.index(listener_id)].port_ranges
         successes = [call for call in emulator.calls if call.code is None]
         assert len(successes) == sum(len(names) for names in results.values())
+
+
+def test_admin_attachments_from_many_threads_all_count() -> None:
+    with EmulatorServer(credentials=CREDENTIALS, transition_seconds=0) as emulator:
+        barrier = threading.Barrier(THREADS)
+
+        def attach(_: int) -> int:
+            barrier.wait()
+            status, _answer = admin(emulator, "POST", "/_emulator/endpoint-groups", {"listener_id": "lsr-demo"})
+            return status
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            assert list(pool.map(attach, range(THREADS))) == [200] * THREADS
+        assert emulator.backend.dependents("endpoint_group") == {"lsr-demo": THREADS}

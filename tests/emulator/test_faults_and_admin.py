@@ -10,20 +10,10 @@ from typing import Any
 import pytest
 
 from ga_emulator import EmulatorServer
-from ga_emulator.faults import KINDS, MAX_SLOW_SECONDS, Faults
-from tests.emulator.support import CREDENTIALS, RawClient, wait_for_state
+from ga_emulator.faults import CLASSIC_KINDS, DRAWABLE_KINDS, KINDS, MAX_SLOW_SECONDS, Faults
+from tests.emulator.support import CREDENTIALS, RawClient, admin, wait_for_state
 
-DESCRIBE = {"ListenerId": "lsr-demo"}
-
-
-def admin(emulator: EmulatorServer, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    connection = http.client.HTTPConnection(emulator.host, emulator.port, timeout=5)
-    try:
-        connection.request(method, path, body=None if body is None else json.dumps(body).encode())
-        response = connection.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        connection.close()
+DESCRIBE = {"ListenerId": "lsr-demo", "RegionId": "cn-hangzhou"}
 
 
 def outcome(client: RawClient, params: dict[str, str] = DESCRIBE, action: str = "DescribeListener") -> str:
@@ -50,12 +40,23 @@ def test_the_same_seed_meets_the_same_faults() -> None:
     assert set(first) - {None} <= set(KINDS)
 
 
-def test_random_draw_covers_every_kind_and_caps_slow_answers() -> None:
+def test_the_default_draw_meets_what_the_first_emulator_met_for_a_seed() -> None:
+    # Recorded with the first emulator's faults.py (rate 0.5, seed 7): users' seeded CI runs keep their faults.
+    recorded = ["throttle429", "throttle", "drop_after", "drop_after", "drop_after", "throttle", "throttle",
+                "drop_after", "drop_after", "throttle429", None, None, "drop_after", "throttle429", "throttle429"]
+    faults = Faults(rate=0.5, seed=7)
+    assert [fault.kind if fault else None for fault in (faults.next() for _ in recorded)] == recorded
+
+
+def test_random_draw_covers_every_kind_asked_and_caps_slow_answers() -> None:
     faults = Faults(rate=1.0, seed=3)
     drawn = [faults.next() for _ in range(500)]
-    assert {fault.kind for fault in drawn if fault} == set(KINDS)
+    assert {fault.kind for fault in drawn if fault} == set(CLASSIC_KINDS)  # the default: the first six kinds
     assert all(0 <= fault.delay <= MAX_SLOW_SECONDS for fault in drawn if fault and fault.kind == "slow")
     assert Faults(rate=0.0, seed=3).next() is None
+    every = Faults(rate=1.0, seed=3, kinds="all")
+    assert {fault.kind for fault in (every.next() for _ in range(500)) if fault} == set(DRAWABLE_KINDS)
+    assert set(KINDS) - set(DRAWABLE_KINDS) == {"error"}  # it needs a code: queued only
 
 
 def test_queued_faults_come_first_in_order(emulator: EmulatorServer) -> None:
@@ -121,7 +122,7 @@ def test_calls_endpoint_lists_and_clears(emulator: EmulatorServer) -> None:
     status, calls = admin(emulator, "GET", "/_emulator/calls")
     assert status == 200
     assert calls == [{
-        "action": "DescribeListener", "params": {"ListenerId": "lsr-demo"}, "request_id": answered["RequestId"],
+        "action": "DescribeListener", "params": DESCRIBE, "request_id": answered["RequestId"],
         "http_status": 200, "code": None, "fault": None, "replayed": False, "signature_version": "v1",
     }]  # fmt: skip
     assert admin(emulator, "DELETE", "/_emulator/calls") == (200, {"Cleared": 1})
@@ -134,7 +135,7 @@ def test_state_endpoint_shows_current_states(emulator: EmulatorServer) -> None:
     assert status == 200
     [listener] = state["Listeners"]
     assert (listener["ListenerId"], listener["State"], listener["Config"]["Name"]) == ("lsr-demo", "updating", "n")
-    assert state["Accelerators"] == [{"AcceleratorId": "ga-demo", "State": "active"}]
+    assert state["Accelerators"] == [{"AcceleratorId": "ga-demo", "State": "active", "BasicBandwidthPackage": True}]
 
 
 @pytest.mark.parametrize(

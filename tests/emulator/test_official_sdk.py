@@ -40,7 +40,7 @@ def test_whole_lifecycle(emulator: EmulatorServer, official: Client, signature_v
     assert describe(official, created.listener_id).state == "init"
     wait_for_state(emulator, created.listener_id, "active")
     live = describe(official, created.listener_id)
-    assert (live.state, live.name, live.protocol, live.accelerator_id) == ("active", "web", "tcp", "ga-demo")
+    assert (live.state, live.name, live.protocol, live.accelerator_id) == ("active", "web", "TCP", "ga-demo")
     assert [(r.from_port, r.to_port) for r in live.port_ranges] == [(81, 82)]
     assert (live.idle_timeout, live.client_affinity, live.proxy_protocol) == (900, "NONE", False)
 
@@ -136,7 +136,7 @@ def test_https_listener_fields_as_the_sdk_models_read_them(emulator: EmulatorSer
         },
     )  # fmt: skip
     live = describe(official, body["ListenerId"])
-    assert (live.protocol, live.idle_timeout, live.request_timeout) == ("https", 15, 60)
+    assert (live.protocol, live.idle_timeout, live.request_timeout) == ("HTTPS", 15, 60)
     assert (live.http_version, live.security_policy_id) == ("http3", "tls_cipher_policy_1_2")
     assert [(c.id, c.type) for c in live.certificates] == [("cert-1", "Server")]
     xff = live.xforwarded_for_config

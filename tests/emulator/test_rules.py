@@ -48,20 +48,30 @@ def create(**params: Any) -> tuple[str, dict[str, Any]]:
     return "CreateListener", {"AcceleratorId": "ga-r", **params}
 
 
-MISSING, INVALID = "MissingParameter", "InvalidParameter"
+INVALID = "InvalidParameter"
 ILLEGAL, CONFLICT, QUOTA = "PortRangeIllegal.Listener", "PortConflict.Listener", "QuotaExceeded.ListenerPort"
+SYSTEM, UDP, MUST_ONE = "SystemPort.Listener", "PortRangeIllegal.UDP", "PortRanges.MustOne"
+PROTOCOL = "ProtocalIllegal.Listener"  # sic, the service's spelling
 NO_LISTENER, NO_ACCELERATOR = "NotExist.Listener", "NotExist.Accelerator"
 
 # (id, (action, params), code, text the message must contain); every one of these codes is HTTP 400
 TABLE: list[tuple[str, tuple[str, dict[str, Any]], str, str]] = [
-    # required parameters
-    ("update-no-listener-id", ("UpdateListener", {"Name": "x"}), MISSING, "ListenerId"),
-    ("create-no-ports", ("CreateListener", {"AcceleratorId": "ga-r"}), MISSING, "PortRanges"),
-    ("create-no-accelerator", ("CreateListener", {"PortRanges": ports((1, 1))}), MISSING, "AcceleratorId"),
-    ("describe-no-id", ("DescribeListener", {}), MISSING, "ListenerId"),
-    ("list-no-accelerator", ("ListListeners", {}), MISSING, "AcceleratorId"),
-    ("delete-no-id", ("DeleteListener", {"AcceleratorId": "ga-r"}), MISSING, "ListenerId"),
-    ("range-without-to", update("lsr-tcp", PortRanges=[{"FromPort": 81}]), MISSING, "PortRanges.1.ToPort"),
+    # required parameters: Missing<Name>, "<Name> is mandatory for this action."
+    ("update-no-listener-id", ("UpdateListener", {"Name": "x"}), "MissingListenerId", "ListenerId is mandatory"),
+    ("create-no-ports", ("CreateListener", {"AcceleratorId": "ga-r"}), "MissingPortRanges", "PortRanges"),
+    ("create-no-accelerator", ("CreateListener", {"PortRanges": ports((1, 1))}), "MissingAcceleratorId",
+     "AcceleratorId"),
+    ("create-no-region", create(PortRanges=ports((1, 1)), RegionId=None), "MissingRegionId", "RegionId"),
+    ("create-https-no-certificate", create(Protocol="https", PortRanges=ports((8443, 8443))), "MissingCertificates",
+     "Certificates is mandatory"),
+    ("describe-no-id", ("DescribeListener", {}), "MissingListenerId", "ListenerId"),
+    ("describe-no-region", ("DescribeListener", {"ListenerId": "lsr-tcp", "RegionId": None}), "MissingRegionId",
+     "RegionId is mandatory for this action."),
+    ("list-no-accelerator", ("ListListeners", {}), "MissingAcceleratorId", "AcceleratorId"),
+    ("list-no-region", ("ListListeners", {"AcceleratorId": "ga-r", "RegionId": None}), "MissingRegionId", "RegionId"),
+    ("delete-no-id", ("DeleteListener", {"AcceleratorId": "ga-r"}), "MissingListenerId", "ListenerId"),
+    ("range-without-to", update("lsr-tcp", PortRanges=[{"FromPort": 81}]), "MissingPortRanges.1.ToPort",
+     "PortRanges.1.ToPort is mandatory for this action."),
     # types
     ("from-port-abc", update("lsr-tcp", PortRanges=[{"FromPort": "abc", "ToPort": 81}]), INVALID, "FromPort"),
     ("idle-timeout-word", update("lsr-tcp", IdleTimeout="ten"), INVALID, "IdleTimeout"),
@@ -76,7 +86,6 @@ TABLE: list[tuple[str, tuple[str, dict[str, Any]], str, str]] = [
     # existence
     ("update-unknown-listener", update("lsr-nope", Name="x"), NO_LISTENER, "lsr-nope"),
     ("describe-unknown-listener", ("DescribeListener", {"ListenerId": "lsr-nope"}), NO_LISTENER, "lsr-nope"),
-    ("delete-no-accelerator", ("DeleteListener", {"ListenerId": "lsr-tcp"}), MISSING, "AcceleratorId"),
     ("delete-unknown-listener", ("DeleteListener", {"ListenerId": "lsr-nope", "AcceleratorId": "ga-r"}), NO_LISTENER,
      "lsr-nope"),
     ("delete-elsewhere", ("DeleteListener", {"ListenerId": "lsr-tcp", "AcceleratorId": "ga-s"}), NO_LISTENER, "ga-s"),
@@ -84,14 +93,21 @@ TABLE: list[tuple[str, tuple[str, dict[str, Any]], str, str]] = [
     ("list-unknown-accelerator", ("ListListeners", {"AcceleratorId": "ga-nope"}), NO_ACCELERATOR, "ga-nope"),
     # port ranges
     ("port-0", update("lsr-tcp", PortRanges=ports((0, 80))), ILLEGAL, "1..65499"),
-    ("port-65500", update("lsr-tcp", PortRanges=ports((65500, 65500))), ILLEGAL, "1..65499"),
+    ("port-65500", update("lsr-tcp", PortRanges=ports((65500, 65500))), SYSTEM, "65500-65535 are system reserved"),
+    ("range-into-65535", update("lsr-tcp", PortRanges=ports((65490, 65535))), SYSTEM, "65490-65535"),
+    ("port-65536", update("lsr-tcp", PortRanges=ports((65536, 65536))), ILLEGAL, "1..65499"),
+    ("udp-250", update("lsr-udp", PortRanges=ports((250, 250))), UDP, "250"),
+    ("udp-range-over-4789", update("lsr-udp", PortRanges=ports((4780, 4795))), UDP, "4789"),
+    ("tcp-to-udp-on-4790", update("lsr-range", Protocol="udp", IdleTimeout=20, PortRanges=ports((4790, 4790))),
+     UDP, "4790"),
+    ("create-udp-4790", create(Protocol="udp", PortRanges=ports((4790, 4790))), UDP, "UDP ports 250, 4789"),
     ("port-negative", update("lsr-tcp", PortRanges=ports((-1, 5))), ILLEGAL, "PortRanges.1"),
     ("from-above-to", update("lsr-tcp", PortRanges=ports((90, 80))), ILLEGAL, "FromPort"),
     ("second-range-bad", update("lsr-tcp", PortRanges=ports((81, 81), (70000, 70001))), ILLEGAL, "PortRanges.2"),
-    ("http-two-ranges", update("lsr-http", PortRanges=ports((81, 81), (82, 82))), ILLEGAL, "exactly one port"),
-    ("http-range", update("lsr-http", PortRanges=ports((8081, 8082))), ILLEGAL, "exactly one port"),
-    ("https-range", update("lsr-https", PortRanges=ports((444, 445))), ILLEGAL, "exactly one port"),
-    ("tcp-to-http-keeps-range", update("lsr-range", Protocol="http"), ILLEGAL, "exactly one port"),
+    ("http-two-ranges", update("lsr-http", PortRanges=ports((81, 81), (82, 82))), MUST_ONE, "exactly one port"),
+    ("http-range", update("lsr-http", PortRanges=ports((8081, 8082))), MUST_ONE, "exactly one port"),
+    ("https-range", update("lsr-https", PortRanges=ports((444, 445))), MUST_ONE, "exactly one port"),
+    ("tcp-to-http-keeps-range", update("lsr-range", Protocol="http"), MUST_ONE, "exactly one port"),
     ("overlapping-ranges", update("lsr-tcp", PortRanges=ports((100, 105), (105, 110))), ILLEGAL, "overlap"),
     ("create-no-range-items", create(PortRanges=ports((90, 80))), ILLEGAL, "FromPort"),
     # conflicts and quota
@@ -135,8 +151,8 @@ TABLE: list[tuple[str, tuple[str, dict[str, Any]], str, str]] = [
     ("description-http", update("lsr-tcp", Description="http://example.com"), INVALID, "http://"),
     ("description-https", update("lsr-tcp", Description="https://example.com"), INVALID, "https://"),
     ("client-affinity-sticky", update("lsr-tcp", ClientAffinity="STICKY"), INVALID, "ClientAffinity"),
-    ("protocol-sctp", update("lsr-tcp", Protocol="sctp"), INVALID, "Protocol"),
-    ("create-protocol-quic", create(Protocol="quic", PortRanges=ports((1, 1))), INVALID, "Protocol"),
+    ("protocol-sctp", update("lsr-tcp", Protocol="sctp"), PROTOCOL, "listener protocol is invalid"),
+    ("create-protocol-quic", create(Protocol="quic", PortRanges=ports((1, 1))), PROTOCOL, "Protocol"),
     ("create-type-weird", create(Type="Weird", PortRanges=ports((1, 1))), INVALID, "Type"),
 ]  # fmt: skip
 
@@ -180,6 +196,10 @@ ACCEPTED: list[tuple[str, tuple[str, dict[str, Any]]]] = [
     ("bool-any-case", update("lsr-tcp", ProxyProtocol="TRUE")),
     ("create-defaults", create(PortRanges=ports((7000, 7029)))),
     ("create-custom-routing", create(PortRanges=ports((7100, 7100)), Type="customrouting")),
+    ("tcp-may-use-udp-reserved-ports", update("lsr-tcp", PortRanges=ports((4789, 4790), (250, 250)))),
+    ("udp-around-reserved-ports", update("lsr-udp", PortRanges=ports((251, 260), (4791, 4800)))),
+    ("create-https-upper-case-with-certificate", create(Protocol="HTTPS", PortRanges=ports((8443, 8443)),
+                                                        Certificates=[{"Id": "cert"}])),
 ]  # fmt: skip
 
 

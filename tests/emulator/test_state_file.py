@@ -10,6 +10,7 @@ import pytest
 
 from ga_emulator import EmulatorServer, ListenerSeed
 from ga_emulator.backend import Backend
+from ga_emulator.errors import EmulatorError
 from ga_emulator.params import parse_params
 from ga_emulator.store import StateError
 from tests.emulator.support import CREDENTIALS, official_client, sdk_call, wait_for_state
@@ -110,3 +111,67 @@ def test_an_unreadable_state_file_is_refused_and_left_alone(tmp_path: Path, cont
     with pytest.raises(StateError, match="state"):
         EmulatorServer(state_path=state)
     assert state.read_text() == content
+
+
+def test_everything_new_in_the_world_survives_a_restart(tmp_path: Path) -> None:
+    """Format 2: bandwidth packages, endpoint groups, forwarding rules, managed listeners, deleted ids and the
+    lags' end times all come back, so a restarted emulator answers exactly as the first would have."""
+    state, clock = tmp_path / "state.json", FakeClock()
+    seeds = ["ga-a:lsr-eg:tcp:80-80", "ga-a:lsr-fr:tcp:81-81", "ga-a:lsr-m:tcp:82-82", "ga-a:lsr-old:tcp:83-83",
+             "ga-a:lsr-lag:tcp:84-84"]  # fmt: skip
+    first = EmulatorServer(
+        accelerators=["ga-a"], listeners=seeds, transition_seconds=1.0, state_path=state, clock=clock,
+        without_bandwidth_package=["ga-poor"], endpoint_groups=["lsr-eg", "lsr-eg"], forwarding_rules=["lsr-fr"],
+        service_managed=["lsr-m:NLB"], visibility_lag=10.0, create_lag=10.0, vanished_unknown_error=True,
+    )  # fmt: skip
+    backend = first.backend
+    backend.delete_listener(parse_params("DeleteListener", {"ListenerId": "lsr-old"}), "r1")
+    clock.now += 1.0
+    backend.update_listener(parse_params("UpdateListener", {"ListenerId": "lsr-lag", "Name": "new",
+                                                            "RegionId": "cn-hangzhou"}), "r2")  # fmt: skip
+    clock.now += 1.0
+    created = backend.create_listener(parse_params("CreateListener", {
+        "AcceleratorId": "ga-a", "PortRanges.1.FromPort": "85", "PortRanges.1.ToPort": "85",
+        "RegionId": "cn-hangzhou"}), "r3").result["ListenerId"]  # fmt: skip
+    clock.now += 1.0
+    saved = json.loads(state.read_text())
+    assert saved["Format"] == 2 and saved["VanishedListenerIds"] == ["lsr-old"]
+
+    # A restart with no flags but the modes (modes are flags, not world).
+    again = EmulatorServer(state_path=state, clock=clock, vanished_unknown_error=True).backend
+    assert again.dependents("endpoint_group") == {"lsr-eg": 2}
+    assert again.dependents("forwarding_rule") == {"lsr-fr": 1}
+    assert again.service_managed() == {"lsr-m": "NLB"}
+    assert [(view.accelerator_id, view.basic_bandwidth_package) for view in again.accelerators()] == [
+        ("ga-a", True), ("ga-poor", False)]  # fmt: skip
+    assert again.describe_listener("lsr-old").state == "active"  # deleted, but the visibility lag still shows it
+    lagged = again.describe_listener("lsr-lag")
+    assert (lagged.state, lagged.config.name) == ("active", "")
+    with pytest.raises(EmulatorError, match=r"NotExist\.Listener"):
+        again.describe_listener(created)  # the create lag still hides it
+    clock.now += 9.0  # every lag is over (they ended at the times saved, not at restart + lag)
+    assert again.describe_listener("lsr-lag").config.name == "new"
+    assert again.describe_listener(created).state == "active"
+    with pytest.raises(EmulatorError, match="UnknownError"):
+        again.describe_listener("lsr-old")
+
+
+def test_a_format_1_state_file_still_loads(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    config = {"Protocol": "tcp", "PortRanges": [[80, 80]], "Name": "kept", "Description": "", "ClientAffinity": "NONE",
+              "ProxyProtocol": False, "Certificates": [], "BackendPorts": [], "IdleTimeout": 900,
+              "RequestTimeout": None, "HttpVersion": None, "SecurityPolicyId": None, "XForwardedForConfig": {},
+              "Type": "Standard"}  # fmt: skip
+    state.write_text(json.dumps({
+        "Format": 1, "Accelerators": [{"AcceleratorId": "ga-demo", "State": "active"}],
+        "Listeners": [{"ListenerId": "lsr-demo", "AcceleratorId": "ga-demo", "State": "active", "Phase": "active",
+                       "TransitionEndsAt": 0.0, "CreateTime": 1000, "Config": config}],
+        "ClientTokens": [],
+    }))  # fmt: skip
+    backend = EmulatorServer(state_path=state).backend
+    listener = backend.describe_listener("lsr-demo")
+    assert (listener.config.name, listener.service_id) == ("kept", None)
+    assert backend.accelerators()[0].basic_bandwidth_package is True
+    backend.update_listener(parse_params("UpdateListener", {"ListenerId": "lsr-demo", "Name": "now"}), "r")
+    saved = json.loads(state.read_text())
+    assert saved["Format"] == 2 and saved["Listeners"][0]["EndpointGroups"] == 0

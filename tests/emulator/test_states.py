@@ -109,7 +109,7 @@ def test_protocol_change_clears_what_the_new_protocol_does_not_take(emulator: Em
     wait_for_state(emulator, "lsr-web", "active")
     live = sdk_call(official, "DescribeListener", {"ListenerId": "lsr-web"})
     assert (live["Protocol"], live["Certificates"], live["IdleTimeout"], live["RequestTimeout"]) == (
-        "http",
+        "HTTP",
         [],
         30,
         100,
@@ -118,7 +118,7 @@ def test_protocol_change_clears_what_the_new_protocol_does_not_take(emulator: Em
     update(official, "lsr-web", Protocol="TCP")
     wait_for_state(emulator, "lsr-web", "active")
     live = sdk_call(official, "DescribeListener", {"ListenerId": "lsr-web"})
-    assert (live["Protocol"], live["IdleTimeout"], "RequestTimeout" in live) == ("tcp", 30, False)
+    assert (live["Protocol"], live["IdleTimeout"], "RequestTimeout" in live) == ("TCP", 30, False)
     assert not any(live["XForwardedForConfig"].values())
     update(official, "lsr-web", Protocol="udp")  # 30 s is outside udp's 10..20: reset to its default
     wait_for_state(emulator, "lsr-web", "active")
