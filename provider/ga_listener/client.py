@@ -220,7 +220,7 @@ class GaClient:
         """DescribeListener: the raw JSON body (ports may come back as ints or strings). ``UnknownError`` is
         retried only ``UNKNOWN_ERROR_ATTEMPTS`` times: it may mean the listener is gone."""
         return self.call("DescribeListener", {"ListenerId": listener_id}, deadline=deadline,
-                         retry=self._retry.capped("UnknownError", UNKNOWN_ERROR_ATTEMPTS))
+                         retry_transient_states=True, retry=self._retry.capped("UnknownError", UNKNOWN_ERROR_ATTEMPTS))
 
     def update_listener(
         self, listener_id: str, changes: Mapping[str, Any], *, client_token: str,

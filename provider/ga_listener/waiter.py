@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ga_listener.errors import ClientSideError, DeadlineExceededError, GaListenerError
-from ga_listener.retry import DEFAULT_CHECKS
+from ga_listener.retry import DEFAULT_CHECKS, is_transient_state
 
 __all__ = ["Answer", "PollSchedule", "WaitStats", "WaitTimeoutError", "wait_until"]
 
@@ -69,8 +69,8 @@ def wait_until(
     """Call ``poll(deadline)`` on the schedule until ``done(answer)``; return that answer.
 
     ``done`` may raise to end the wait at once (a listener that vanished mid-update). A poll that fails the way
-    a retry would cure (throttled, server error, lost connection, even after the client's own retries) is just
-    a poll without an answer: the wait goes on until its deadline. After ``timeout`` seconds it raises
+    a retry would cure (throttled, server error, lost connection, a busy state, even after the client's own
+    retries) is just a poll without an answer: the wait goes on until its deadline. After ``timeout`` seconds it raises
     :class:`WaitTimeoutError`: ``"<what>: not done after <timeout> s: <status(last answer)>"``.
     """
     stats = stats if stats is not None else WaitStats()
@@ -103,4 +103,5 @@ def wait_until(
 
 
 def _worth_polling_again(error: GaListenerError) -> bool:
-    return isinstance(error, DeadlineExceededError) or any(check(error) for check in DEFAULT_CHECKS)
+    checks = (*DEFAULT_CHECKS, is_transient_state)  # a listener answering "busy" is just not done yet
+    return isinstance(error, DeadlineExceededError) or any(check(error) for check in checks)

@@ -9,9 +9,9 @@ import pytest
 
 from ga_listener.client import DEFAULT_ENDPOINT, GaClient, RetryPolicy
 from ga_listener.errors import (
+    AuthenticationError,
     ConfigurationError,
     CredentialsNotFoundError,
-    ListenerNotActiveError,
     ListenerNotFoundError,
     PortConflictError,
     ResponseError,
@@ -121,9 +121,9 @@ HOSTILE = [
     ("400 without Code", answer(400, {"RequestId": "r"}), ResponseError, "without an error Code"),
     (
         "200 with Code",
-        answer(body={"RequestId": "r", "Code": "NotActive.Listener", "Message": "busy"}),
-        ListenerNotActiveError,
-        "NotActive.Listener: busy",
+        answer(body={"RequestId": "r", "Code": "Forbidden.RAM", "Message": "not allowed"}),
+        AuthenticationError,
+        "Forbidden.RAM: not allowed",
     ),
 ]
 

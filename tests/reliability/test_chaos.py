@@ -78,18 +78,20 @@ def run_chaos(seed: int) -> ChaosRun:
 
     Before every tenth update a ``drop_after`` fault is queued for its UpdateListener (queued faults take no
     random draw): the write is applied and its answer lost, so every run exercises the ClientToken replay.
+    The random draw uses every fault kind, the newer ones (Rejected.Throttling, x-acs-retry-after, StateError.Listener,
+    UnknownError) included.
     """
     run = ChaosRun()
     server = EmulatorServer(
         credentials=[(KEY_ID, SECRET, None)], accelerators=["ga-chaos"], listeners=[f"ga-chaos:{LISTENER}:tcp:80-80"],
-        transition_seconds=0.1, fault_rate=FAULT_RATE, fault_seed=seed,
+        transition_seconds=0.1, fault_rate=FAULT_RATE, fault_seed=seed, fault_kinds="all",
     )
     with server:
         engine = Engine.for_endpoint(server.url, KEY_ID, SECRET, wait_timeout=120)
         with engine.host() as host:
             for step in range(UPDATES + 1):
-                if step and step % 10 == 0:
-                    server.faults.enqueue("drop_after")
+                if step and step % 10 == 0:  # the step's write (not the read just before it) loses its answer
+                    server.faults.enqueue("drop_after", action="UpdateListener")
                 try:
                     engine.up("chaos", desired(step), host=host)
                 except ProviderError as error:
