@@ -18,6 +18,8 @@ from types import FrameType
 from ga_emulator.auth import DEMO_CREDENTIAL, Credential
 from ga_emulator.model import ListenerSeed
 from ga_emulator.server import DEFAULT_ACCELERATOR, DEFAULT_LISTENER, EmulatorServer
+from ga_emulator.sts import add_arguments as add_sts_arguments
+from ga_emulator.sts import options_from as sts_options_from
 
 __all__ = ["build_parser", "main"]
 
@@ -89,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 0)",
     )  # fmt: skip
     parser.add_argument("--fault-seed", type=int, default=0, metavar="N", help="seed of the fault draw (default 0)")
+    add_sts_arguments(parser)
     return parser
 
 
@@ -125,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             fault_rate=args.fault_rate,
             fault_seed=args.fault_seed,
             state_path=args.state,
+            sts=sts_options_from(args),
         )
     except ValueError as exc:  # a bad seed, or a StateError (unreadable --state file)
         print(f"ga-emulator: {exc}", file=sys.stderr)

@@ -37,6 +37,7 @@ from ga_emulator.backend import Backend
 from ga_emulator.errors import INVALID_ACTION, INVALID_PARAMETER, MALFORMED_REQUEST, EmulatorError
 from ga_emulator.faults import Faults
 from ga_emulator.model import ListenerSeed
+from ga_emulator.sts import CredentialServices, StsOptions
 from ga_emulator.wire import WireRequest, check_body_length, join_headers
 
 __all__ = ["DEFAULT_ACCELERATOR", "DEFAULT_LISTENER", "EmulatorServer"]
@@ -114,6 +115,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch()
 
+    def do_PUT(self) -> None:  # only the emulated metadata service takes PUT (its token)
+        sts = self._emulator.sts
+        if sts is not None and sts.serves(self.path.partition("?")[0]):
+            self._dispatch()
+        else:
+            self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({self.command!r})")
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("http: " + format, *(_mask_query(a) if isinstance(a, str) else a for a in args))
 
@@ -162,6 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._admin(path, body)
         elif path == "/":
             self._api(body, started)
+        elif self._emulator.sts is not None and self._emulator.sts.serves(path):
+            self._emulator.sts.serve(self, path)
         else:
             unknown = INVALID_ACTION.error(f"Path {path[:80]!r}: RPC calls go to /.")
             self._send_json(unknown.http_status, error_body(unknown, new_request_id()))
@@ -187,7 +197,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind in _PREFAULT:
             answer = emulator.api.fault_answer(request, fault)
         else:
-            answer = emulator.api.handle(request, fault)
+            sts = emulator.sts if emulator.sts is not None and emulator.sts.claims(request) else None
+            answer = (sts or emulator.api).handle(request, fault)
         _log(answer.record, started)
         if fault is not None and fault.kind == "drop_after":
             self.close_connection = True
@@ -267,7 +278,8 @@ class EmulatorServer:
     ``accelerators`` and ``listeners`` (``ListenerSeed`` or ``"ACC:LSR:PROTO:FROM-TO"``) seed the world; with
     neither accelerators nor a loaded ``state_path`` the default world (``ga-demo`` holding ``lsr-demo``,
     tcp 80) is created first. ``state_path`` is loaded if it exists, then saved atomically on every change.
-    ``clock`` (epoch seconds) drives transitions and the signature timestamp check.
+    ``clock`` (epoch seconds) drives transitions and the signature timestamp check. ``sts`` turns on the emulated
+    STS, instance metadata service and credentials URI (:mod:`ga_emulator.sts`), reachable as ``self.sts``.
     """
 
     def __init__(
@@ -283,6 +295,7 @@ class EmulatorServer:
         fault_seed: int = 0,
         state_path: str | Path | None = None,
         clock: Callable[[], float] = time.time,
+        sts: StsOptions | None = None,
     ) -> None:
         self._address = (host, port)
         self.backend = Backend(
@@ -299,7 +312,9 @@ class EmulatorServer:
         self.credentials = [_credential(item) for item in credentials or ()] or [DEMO_CREDENTIAL]
         self.calls = CallLog()
         self.faults = Faults(fault_rate, fault_seed)
-        self.api = Api(self.backend, Authenticator(self.credentials, clock=clock), self.calls)
+        authenticator = Authenticator(self.credentials, clock=clock)
+        self.api = Api(self.backend, authenticator, self.calls)
+        self.sts = CredentialServices(sts, authenticator, self.calls, clock) if sts is not None else None
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 

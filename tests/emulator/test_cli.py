@@ -31,6 +31,8 @@ DESIGN_FLAGS = {
     "-h", "--help", "--host", "--port", "--credential", "--accelerator", "--listener", "--state",
     "--transition-seconds", "--fault-rate", "--fault-seed",
 }  # fmt: skip
+# README "STS and instance metadata"
+STS_FLAGS = {"--sts-role", "--sts-duration", "--oidc-provider", "--oidc-token", "--ecs-role", "--credentials-uri"}
 
 
 class Endpoint:
@@ -189,7 +191,7 @@ def test_a_busy_port_exits_1() -> None:
 
 def test_the_flags_are_exactly_design_md() -> None:
     flags = {option for action in build_parser()._actions for option in action.option_strings}
-    assert flags == DESIGN_FLAGS
+    assert flags == DESIGN_FLAGS | STS_FLAGS
     assert "ga-demo-key-id:ga-demo-key-secret" in build_parser().format_help()
 
 
