@@ -205,7 +205,7 @@ class GaClient:
                 return self._attempt(action, query, stop_at, attempt, creds)
             except (ApiError, ResponseError, TransportError) as error:
                 last = error
-            if not renewed and getattr(last, "code", None) == _EXPIRED_TOKEN and creds.security_token:
+            if not renewed and getattr(last, "code", None) == _EXPIRED_TOKEN and self._credentials is not creds:
                 renewed = True  # the token ran out between refresh and arrival: once more with fresh credentials
                 self._credentials.invalidate(creds)
                 logger.info("%s attempt %d: the security token expired; retrying with fresh credentials", action,
