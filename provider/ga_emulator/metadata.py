@@ -55,6 +55,12 @@ class MetadataService:
         self._lock = threading.Lock()
         self.requests: list[tuple[str, str, bool]] = []
 
+    @property
+    def tokens(self) -> list[str]:
+        """Every metadata token handed out (they are secrets too: tests scan for them)."""
+        with self._lock:
+            return list(self._tokens)
+
     def serves(self, path: str) -> bool:
         """True for the paths this service answers."""
         return (self.ecs_role is not None and path.startswith("/latest/")) or (

@@ -34,6 +34,33 @@ USER_AGENT = "ga-listener/0.1 (python-requests; credentials)"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
+class _MaskQueries(logging.Filter):
+    """On urllib3's pool logger: its DEBUG request lines print path and query, and a credentials URI's query
+    may hold a secret. Every ``path?query`` a fetcher requested is shown as ``path?***``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: dict[str, str] = {}  # "path?query" -> "path?***"
+
+    def add(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.query:
+            self.targets[f"{parts.path or '/'}?{parts.query}"] = f"{parts.path or '/'}?***"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.targets and isinstance(record.args, tuple):
+            record.args = tuple(self._mask(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+    def _mask(self, text: str) -> str:
+        for target, masked in self.targets.items():
+            text = text.replace(target, masked)
+        return text
+
+
+_QUERY_FILTER = _MaskQueries()
+
+
 def check_url(url: str, setting: str, *, plain_http_hosts: Collection[str] = ()) -> str:
     """``url`` if it is an http(s) URL of a host with no user info; plain http only for loopback and
     ``plain_http_hosts``. Raises ``ConfigurationError`` naming ``setting`` (the URL is shown without its query)."""
@@ -114,6 +141,7 @@ class Fetcher:
 
         all_headers = {"user-agent": USER_AGENT, **(headers or {})}
         proxies, verify = self._transport(url)
+        _QUERY_FILTER.add(url)
         for attempt in range(1, self._attempts + 1):
             try:
                 response = self._open().request(
@@ -155,7 +183,9 @@ class Fetcher:
                 adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
-                logging.getLogger("urllib3.connectionpool").addFilter(URL_FILTER)  # idempotent
+                pool_logger = logging.getLogger("urllib3.connectionpool")
+                pool_logger.addFilter(URL_FILTER)  # both idempotent
+                pool_logger.addFilter(_QUERY_FILTER)
                 self._session = session
             return self._session
 
