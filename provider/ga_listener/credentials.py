@@ -158,9 +158,9 @@ def format_expiration(epoch: float) -> str:
 class RefreshingCredentials:
     """Temporary credentials from ``fetch``, fetched on first use and refreshed before they expire.
 
-    ``fetch()`` returns ``Credentials`` with an ``expiration`` (``None``: they are kept for ``REFRESH_MARGIN``)
-    and raises ``CredentialsRefreshError`` (anything else it raises is wrapped in one, naming ``source``).
-    ``clock`` is the wall clock (expirations are absolute times). Thread-safe; never pickled.
+    ``fetch()`` returns ``Credentials`` with an ``expiration`` (``None``: they are kept for ``margin``) and
+    raises ``CredentialsRefreshError`` naming the source when it cannot. ``clock`` is the wall clock
+    (expirations are absolute times). Thread-safe; never pickled.
     """
 
     def __init__(

@@ -16,6 +16,7 @@ from typing import Any
 
 from ga_listener import signing
 from ga_listener.credentials import Credentials, Scrubber, parse_expiration
+from ga_listener.errors import ConfigurationError
 from ga_listener.fetch import Fetcher, Reply, shown_url
 from ga_listener.wire import parse_endpoint
 
@@ -101,9 +102,7 @@ class StsClient:
     ) -> None:
         try:
             self._url, _ = parse_endpoint(endpoint)
-        except Exception as exc:  # ConfigurationError naming "endpoint": name the real setting
-            from ga_listener.errors import ConfigurationError
-
+        except ConfigurationError as exc:  # it names "endpoint": name the real setting
             raise ConfigurationError(f"{setting}: {exc}", setting=setting) from None
         self.endpoint = self._url[:-1]
         self._scrub = scrub or Scrubber()
