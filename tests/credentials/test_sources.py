@@ -350,3 +350,23 @@ print(json.dumps([preview, "requests" in sys.modules]))
 """
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [[], False]
+
+
+def test_nothing_that_fetches_credentials_can_be_pickled_or_shows_a_secret(emulator: EmulatorServer) -> None:
+    import pickle
+
+    from ga_listener.metadata import EcsRoleCredentials, UriCredentials
+    from ga_listener.sts import StsClient
+
+    provider = resolve({**KEYS, "alicloud:assumeRole": json.dumps({"roleArn": ROLE}),
+                        "ga-listener:stsEndpoint": emulator.url})
+    issued = provider.get_credentials()
+    things = [provider, issued, StsClient(emulator.url, source="s"),
+              UriCredentials(f"{emulator.url}/c?q=1", source="u"),
+              EcsRoleCredentials(ECS_ROLE, source="e", endpoint=emulator.url),
+              GaClient(emulator.url, credentials=provider)]
+    scanner = Scanner([BASE_SECRET, issued.access_key_secret, issued.security_token or ""])
+    for thing in things:
+        with pytest.raises(TypeError, match="never pickled"):
+            pickle.dumps(thing)
+        assert not scanner.leaks(repr(thing)), type(thing).__name__
