@@ -4,6 +4,7 @@ names every test shares (the root conftest scrubs the environment and HOME)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,27 @@ def emulator() -> Iterator[EmulatorServer]:
         yield server
 
 
+class ShiftedClock:
+    """The emulator's wall clock, moved ahead by ``offset`` seconds: credentials expire without a test sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
 @pytest.fixture
-def short_lived() -> Iterator[EmulatorServer]:
-    """An emulator whose issued credentials live one second."""
+def shifted() -> ShiftedClock:
+    return ShiftedClock()
+
+
+@pytest.fixture
+def short_lived(shifted: ShiftedClock) -> Iterator[EmulatorServer]:
+    """An emulator on the ``shifted`` clock whose issued credentials live 60 s (move the clock to expire them;
+    its 15-minute timestamp tolerance absorbs the shift)."""
     server = EmulatorServer(port=0, credentials=[(BASE_ID, BASE_SECRET, None)], accelerators=["ga-1"],
-                            listeners=["ga-1:lsr-web:tcp:80-80"], sts=sts_options(duration=1))
+                            listeners=["ga-1:lsr-web:tcp:80-80"], sts=sts_options(duration=60), clock=shifted)
     with server:
         yield server
 

@@ -19,7 +19,15 @@ from alibabacloud_tea_openapi.utils_models import Config, OpenApiRequest, Params
 from alibabacloud_tea_util.models import RuntimeOptions
 
 from ga_emulator.server import EmulatorServer
-from tests.credentials.conftest import BASE_ID, BASE_SECRET, ECS_ROLE, OIDC_PROVIDER, OIDC_TOKEN, ROLE
+from tests.credentials.conftest import (
+    BASE_ID,
+    BASE_SECRET,
+    ECS_ROLE,
+    OIDC_PROVIDER,
+    OIDC_TOKEN,
+    ROLE,
+    ShiftedClock,
+)
 from tests.support.peers import official_client
 
 
@@ -88,14 +96,15 @@ def test_sts_refusals(emulator: EmulatorServer, action: str, query: dict[str, st
     assert (answer["statusCode"], answer["code"]) == (status, code)
 
 
-def test_issued_credentials_expire_for_ga_and_for_sts(short_lived: EmulatorServer) -> None:
+def test_issued_credentials_expire_for_ga_and_for_sts(short_lived: EmulatorServer, shifted: ShiftedClock) -> None:
     answer = sts_call(short_lived, "AssumeRole", {"RoleArn": ROLE, "RoleSessionName": "s1"})
     creds = answer["body"]["Credentials"]
     key, secret, token = creds["AccessKeyId"], creds["AccessKeySecret"], creds["SecurityToken"]
     chained = sts_call(short_lived, "AssumeRole", {"RoleArn": ROLE, "RoleSessionName": "s2"}, key_id=key,
                        secret=secret, token=token)
     assert chained["statusCode"] == 200  # a role assumed with a role's credentials (ChainableRamRoleArn)
-    time.sleep(max(0.0, epoch(creds["Expiration"]) - time.time()) + 0.05)
+    assert 59 <= epoch(creds["Expiration"]) - time.time() <= 61
+    shifted.offset = 61
     request = models.DescribeListenerRequest(region_id="cn-hangzhou", listener_id="lsr-web")
     with pytest.raises(Exception, match=r"InvalidSecurityToken\.Expired"):
         official_client(short_lived, key_id=key, secret=secret, token=token).describe_listener(request)

@@ -27,6 +27,7 @@ from tests.credentials.conftest import (
     OIDC_PROVIDER,
     OIDC_TOKEN,
     ROLE,
+    ShiftedClock,
     issued_origins,
 )
 from tests.support.secrets import Scanner
@@ -288,26 +289,27 @@ def test_a_broken_credentials_uri_is_named_without_its_query_or_what_it_said(
 # --- the client with temporary credentials -----------------------------------------------------------------
 
 
-def test_an_expired_token_is_renewed_once_and_the_call_repeated(short_lived: EmulatorServer) -> None:
+def test_an_expired_token_is_renewed_once_and_the_call_repeated(
+    short_lived: EmulatorServer, shifted: ShiftedClock
+) -> None:
     emulator = short_lived
-    lagging = resolve_credentials(  # a clock 30 s behind: it believes the credentials are fresh
-        config={**KEYS, "alicloud:assumeRole": json.dumps({"roleArn": ROLE}), "ga-listener:stsEndpoint": emulator.url},
-        environ={}, profile_path=Path("/nonexistent"), clock=lambda: time.time() - 30)
-    with GaClient(emulator.url, credentials=lagging) as client:
+    provider = resolve({**KEYS, "alicloud:assumeRole": json.dumps({"roleArn": ROLE}),
+                        "ga-listener:stsEndpoint": emulator.url})
+    with GaClient(emulator.url, credentials=provider) as client:
         client.describe_listener("lsr-web")
-        time.sleep(2.1)
+        shifted.offset = 61  # expired for the service; our clock says 60 s remain: not due
         client.describe_listener("lsr-web")
     assert [(r.action, r.code) for r in emulator.calls] == [
         ("AssumeRole", None), ("DescribeListener", None), ("DescribeListener", "InvalidSecurityToken.Expired"),
         ("AssumeRole", None), ("DescribeListener", None)]
 
 
-def test_a_static_token_that_expired_is_not_retried(short_lived: EmulatorServer) -> None:
+def test_a_static_token_that_expired_is_not_retried(short_lived: EmulatorServer, shifted: ShiftedClock) -> None:
     emulator = short_lived
     issued = resolve({**KEYS, "alicloud:assumeRole": json.dumps({"roleArn": ROLE}),
                       "ga-listener:stsEndpoint": emulator.url}).get_credentials()
     static = Credentials(issued.access_key_id, issued.access_key_secret, issued.security_token, source="pasted")
-    time.sleep(2.1)
+    shifted.offset = 61
     with GaClient(emulator.url, credentials=static) as client, pytest.raises(AuthenticationError, match="Expired"):
         client.describe_listener("lsr-web")
     assert [r.action for r in emulator.calls] == ["AssumeRole", "DescribeListener"]
