@@ -20,6 +20,8 @@ from ga_emulator.faults import CLASSIC_KINDS, DRAWABLE_KINDS, parse_kinds
 from ga_emulator.model import ListenerSeed
 from ga_emulator.modes import DEFAULT_LISTENER_QUOTA, DEFAULT_PORT_QUOTA
 from ga_emulator.server import DEFAULT_ACCELERATOR, DEFAULT_LISTENER, EmulatorServer
+from ga_emulator.sts import add_arguments as add_sts_arguments
+from ga_emulator.sts import options_from as sts_options_from
 
 __all__ = ["build_parser", "main"]
 
@@ -162,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _add_world_flags(parser)
     _add_mode_flags(parser)
+    add_sts_arguments(parser)
     return parser
 
 
@@ -209,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             endpoint_groups=args.endpoint_group,
             forwarding_rules=args.forwarding_rule,
             service_managed=args.service_managed,
+            sts=sts_options_from(args),
         )
     except ValueError as exc:  # a bad seed or mode, an unknown listener, or a StateError (unreadable --state)
         print(f"ga-emulator: {exc}", file=sys.stderr)

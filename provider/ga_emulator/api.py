@@ -80,8 +80,8 @@ class CallRecord:
 
     ``params`` are the wire parameters minus :data:`COMMON_PARAMS`; ``code`` is None on success;
     ``http_status`` is 0 when the connection was dropped unanswered; ``fault`` names an injected fault;
-    ``replayed`` marks a ClientToken replay (nothing changed); ``signature_version`` is ``v1``/``v3`` once the
-    signature was verified.
+    ``replayed`` marks a ClientToken replay (nothing changed); ``signature_version`` is ``v1``/``v3`` and
+    ``access_key_id`` the signer once the signature was verified.
     """
 
     action: str
@@ -92,6 +92,7 @@ class CallRecord:
     fault: str | None = None
     replayed: bool = False
     signature_version: str | None = None
+    access_key_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The record as the ``/_emulator/calls`` admin endpoint lists it."""
@@ -309,12 +310,13 @@ class Api:
 
     def handle(self, request: WireRequest, fault: Fault | None = None) -> Answer:
         """Authenticate, dispatch and render one API request (never raises)."""
-        request_id, signature_version, replayed = new_request_id(), None, False
+        request_id, signature_version, replayed, key_id = new_request_id(), None, False, None
         params = _business_params(request)
         action = claimed_action(request)
         try:
             identity = self._auth.verify(request)
             signature_version, action = identity.signature_version, identity.action or ""
+            key_id = identity.access_key_id
             if not action:
                 raise missing_parameter("Action")
             handler = HANDLERS.get(action)
@@ -330,7 +332,7 @@ class Api:
             status, body = 500, error_body(INTERNAL_ERROR.error(), request_id)
         record = CallRecord(
             action, params, str(body["RequestId"]), status, body.get("Code"),
-            fault.kind if fault else None, replayed, signature_version,
+            fault.kind if fault else None, replayed, signature_version, key_id,
         )  # fmt: skip
         self.calls.append(record)
         return Answer(status, body, record)

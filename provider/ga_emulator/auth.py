@@ -7,6 +7,7 @@ Alibaba's official SDK: a mistake common to both sides of our code would show th
 Order: access key known (InvalidAccessKeyId.NotFound) -> signature (SignatureDoesNotMatch) -> STS token when
 the credential has one (InvalidSecurityToken.*) -> timestamp within 15 minutes (InvalidTimeStamp.Expired) ->
 nonce unused for 15 minutes (SignatureNonceUsed). A nonce is remembered only once everything else passed.
+A credential with ``expires_at`` (issued by the emulated STS) is refused as InvalidSecurityToken.Expired after it.
 Error messages never carry a secret or a security token.
 """
 
@@ -30,6 +31,7 @@ from ga_emulator.errors import (
     SECURITY_TOKEN_MISMATCH,
     SIGNATURE_MISMATCH,
     SIGNATURE_NONCE_USED,
+    ErrorSpec,
     missing_parameter,
 )
 from ga_emulator.wire import WireRequest
@@ -47,6 +49,7 @@ from ga_listener.signing import (
 __all__ = ["DEMO_CREDENTIAL", "MAX_SKEW_SECONDS", "Authenticator", "Credential", "Identity", "NonceCache"]
 
 MAX_SKEW_SECONDS = 15 * 60.0
+SECURITY_TOKEN_EXPIRED = ErrorSpec("InvalidSecurityToken.Expired", 400, "Specified SecurityToken is expired.")
 V3_REQUIRED_HEADERS = (
     "host",
     "x-acs-action",
@@ -64,6 +67,7 @@ class Credential:
     access_key_id: str
     secret: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
+    expires_at: float | None = None  # epoch seconds after which its token is refused as expired
 
     @classmethod
     def parse(cls, text: str) -> Credential:
@@ -171,6 +175,10 @@ class Authenticator:
             return self._verify_v3(request)
         return self._verify_v1(request)
 
+    def add(self, credential: Credential) -> None:
+        """Accept one more credential (the emulated STS and metadata service register what they issue)."""
+        self._credentials[credential.access_key_id] = credential
+
     def _credential(self, access_key_id: str) -> Credential:
         credential = self._credentials.get(access_key_id)
         if credential is None:
@@ -224,6 +232,8 @@ class Authenticator:
             if not _same(token, credential.security_token):
                 raise SECURITY_TOKEN_MISMATCH.error(f"The SecurityToken is not the one of {credential.access_key_id}.")
         now = self._clock()
+        if credential.expires_at is not None and now >= credential.expires_at:
+            raise SECURITY_TOKEN_EXPIRED.error(f"The SecurityToken of {credential.access_key_id} has expired.")
         skew = parse_timestamp(timestamp) - now
         if abs(skew) > self._max_skew:
             raise INVALID_TIMESTAMP_EXPIRED.error(

@@ -34,6 +34,7 @@ from ga_emulator.errors import INVALID_ACTION, MALFORMED_REQUEST, EmulatorError
 from ga_emulator.faults import ANSWERING_KINDS, CLASSIC_KINDS, Faults
 from ga_emulator.model import ENDPOINT_GROUP, FORWARDING_RULE, ListenerSeed
 from ga_emulator.modes import DEFAULT_LISTENER_QUOTA, DEFAULT_PORT_QUOTA, Modes
+from ga_emulator.sts import CredentialServices, StsOptions
 from ga_emulator.wire import WireRequest, check_body_length, join_headers
 
 __all__ = ["DEFAULT_ACCELERATOR", "DEFAULT_LISTENER", "EmulatorServer"]
@@ -110,6 +111,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch()
 
+    def do_PUT(self) -> None:  # only the emulated metadata service takes PUT (its token)
+        sts = self._emulator.sts
+        if sts is not None and sts.serves(self.path.partition("?")[0]):
+            self._dispatch()
+        else:
+            self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({self.command!r})")
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("http: " + format, *(_mask_query(a) if isinstance(a, str) else a for a in args))
 
@@ -158,6 +166,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._admin(path, body)
         elif path == "/":
             self._api(body, started)
+        elif self._emulator.sts is not None and self._emulator.sts.serves(path):
+            self._emulator.sts.serve(self, path)
         else:
             unknown = INVALID_ACTION.error(f"Path {path[:80]!r}: RPC calls go to /.")
             self._send_json(unknown.http_status, error_body(unknown, new_request_id()))
@@ -183,7 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind in ANSWERING_KINDS:
             answer = emulator.api.fault_answer(request, fault)
         else:
-            answer = emulator.api.handle(request, fault)
+            sts = emulator.sts if emulator.sts is not None and emulator.sts.claims(request) else None
+            answer = (sts or emulator.api).handle(request, fault)
         _log(answer.record, started)
         if fault is not None and fault.kind == "drop_after":
             self.close_connection = True
@@ -242,7 +253,8 @@ class EmulatorServer:
     ``port_quota``, ``listener_quota``, ``create_lag``, ``visibility_lag``, ``reset_omitted`` and
     ``vanished_unknown_error`` are the modes of :mod:`ga_emulator.modes`; ``fault_rate``, ``fault_seed`` and
     ``fault_kinds`` drive the random fault draw (:mod:`ga_emulator.faults`). ``clock`` (epoch seconds) drives
-    transitions, lags and the signature timestamp check. Bad values raise ValueError.
+    transitions, lags and the signature timestamp check. Bad values raise ValueError. ``sts`` turns on the emulated
+    STS, instance metadata service and credentials URI (:mod:`ga_emulator.sts`), reachable as ``self.sts``.
     """
 
     def __init__(
@@ -269,6 +281,7 @@ class EmulatorServer:
         endpoint_groups: Sequence[str] = (),
         forwarding_rules: Sequence[str] = (),
         service_managed: Sequence[str] = (),
+        sts: StsOptions | None = None,
     ) -> None:
         self._address = (host, port)
         modes = Modes().updated({
@@ -292,7 +305,9 @@ class EmulatorServer:
         self._seed_extras(without_bandwidth_package, endpoint_groups, forwarding_rules, service_managed)
         self.credentials = [_credential(item) for item in credentials or ()] or [DEMO_CREDENTIAL]
         self.calls = CallLog()
-        self.api = Api(self.backend, Authenticator(self.credentials, clock=clock), self.calls)
+        authenticator = Authenticator(self.credentials, clock=clock)
+        self.api = Api(self.backend, authenticator, self.calls)
+        self.sts = CredentialServices(sts, authenticator, self.calls, clock) if sts is not None else None
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 

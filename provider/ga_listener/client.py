@@ -9,11 +9,15 @@ only.
 ``requests.Session`` per client, shared by threads, with ``trust_env`` off (no per-call environment or proxy
 lookups). The ``ga_listener.client`` logger shows, at DEBUG, the canonical request and string-to-sign of every
 attempt with any security token masked; the secret is never logged.
+
+Credentials come from a provider asked before every attempt (a static key pair is its own provider; temporary
+ones are refreshed before they expire, see :mod:`ga_listener.credentials`). Every secret and token the client
+ever signed with stays scrubbed from what servers answer, rotated ones included. When the service answers
+``InvalidSecurityToken.Expired`` the provider is told and the call is tried once more with fresh credentials.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random as _random
@@ -22,10 +26,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 from ga_listener import signing
-from ga_listener.credentials import Credentials, resolve_credentials
+from ga_listener.credentials import Credentials, CredentialsProvider, Scrubber, resolve_credentials
 from ga_listener.errors import (
     ApiError,
     ConfigurationError,
@@ -86,9 +90,7 @@ _WITHOUT_REGION = frozenset({"DeleteListener"})  # the SDK's DeleteListenerReque
 #: DescribeListener answers UnknownError for some vanished listeners (Terraform reads it as NotExist.Listener):
 #: a few attempts, then the caller confirms with ListListeners instead of retrying for the whole deadline.
 UNKNOWN_ERROR_ATTEMPTS = 3
-# Shorter strings are no usable credential (real secrets are 30 characters) and would mangle unrelated text;
-# so a secret under 8 characters is never scrubbed from what a server echoes.
-_MIN_SCRUB = 8
+_EXPIRED_TOKEN = "InvalidSecurityToken.Expired"
 Failure = ApiError | ResponseError | TransportError  # what one attempt can fail with
 
 
@@ -113,9 +115,10 @@ def _header(response: requests.Response, name: str) -> str | None:
 class GaClient:
     """Signed GA API client, safe to share between threads.
 
-    Credentials: ``credentials``, else ``access_key_id`` + ``access_key_secret`` (+ ``security_token``), else
-    ``resolve_credentials()`` (environment, then ``~/.aliyun/config.json``). ``clock`` (monotonic, deadlines),
-    ``sleep``, ``random`` (jitter) and ``wall_clock`` (request timestamps) are injectable.
+    Credentials: ``credentials`` (``Credentials`` or a provider of them), else ``access_key_id`` +
+    ``access_key_secret`` (+ ``security_token``), else ``resolve_credentials()`` (the chain over the environment
+    and ``~/.aliyun/config.json``). Secrets shorter than 8 characters are not scrubbed. ``clock`` (monotonic,
+    deadlines), ``sleep``, ``random`` (jitter) and ``wall_clock`` (request timestamps) are injectable.
     """
 
     def __init__(
@@ -125,7 +128,7 @@ class GaClient:
         access_key_id: str | None = None,
         access_key_secret: str | None = None,
         security_token: str | None = None,
-        credentials: Credentials | None = None,
+        credentials: Credentials | CredentialsProvider | None = None,
         region_id: str = "cn-hangzhou",
         signature_version: str = "v3",
         connect_timeout: float = 5.0,
@@ -144,7 +147,7 @@ class GaClient:
         if credentials is None and (access_key_id or access_key_secret):
             credentials = Credentials(access_key_id or "", access_key_secret or "", security_token,
                                       source="GaClient arguments")
-        self._credentials = credentials or resolve_credentials()
+        self._credentials: Credentials | CredentialsProvider = credentials or resolve_credentials()
         self._base_url, self._host = parse_endpoint(endpoint or DEFAULT_ENDPOINT)
         self.endpoint, self.region_id = self._base_url[:-1], region_id
         self.signature_version = signature_version
@@ -155,10 +158,8 @@ class GaClient:
         self._proxies: dict[str, str] = {}  # read from the environment once, when the session opens
         self._verify: bool | str = True
         self._lock = threading.Lock()
-        hidden = [s for s in (self._credentials.access_key_secret, self._credentials.security_token) if s]
-        forms = {form for s in hidden for form in (s, signing.percent_encode(s), quote_plus(s), json.dumps(s)[1:-1])}
-        forms |= {signing.percent_encode(form) for form in forms}  # v1 string-to-sign encodes twice
-        self._hidden = sorted((form for form in forms if len(form) >= _MIN_SCRUB), key=len, reverse=True)
+        self._scrubber = Scrubber(credentials.secrets() if isinstance(credentials, Credentials) else ())
+        self._signed_with: Credentials | None = None  # the last credentials seen, to add new secrets once
 
     def __repr__(self) -> str:
         return f"GaClient(endpoint={self.endpoint!r}, signature_version={self.signature_version!r})"
@@ -202,15 +203,22 @@ class GaClient:
             query["ClientToken"] = _token()
         start = self._clock()
         stop_at = start + policy.total_timeout if deadline is None else deadline
-        attempt, last = 0, None
+        attempt, last, renewed = 0, None, False
         while True:
             if self._clock() >= stop_at:
                 raise self._deadline_error(action, attempt, start, last) from last
             attempt += 1
+            creds = self._current_credentials()
             try:
-                return self._attempt(action, query, stop_at, attempt)
+                return self._attempt(action, query, stop_at, attempt, creds)
             except (ApiError, ResponseError, TransportError) as error:
                 last = error
+            if not renewed and getattr(last, "code", None) == _EXPIRED_TOKEN and self._credentials is not creds:
+                renewed = True  # the token ran out between refresh and arrival: once more with fresh credentials
+                self._credentials.invalidate(creds)
+                logger.info("%s attempt %d: the security token expired; retrying with fresh credentials", action,
+                            attempt)
+                continue
             delay = self._delay_before_retry(policy, action, last, attempt, retry_transient_states)
             if self._clock() + delay >= stop_at:
                 raise self._deadline_error(action, attempt, start, last) from last
@@ -270,14 +278,25 @@ class GaClient:
 
     # -- one attempt --
 
-    def _attempt(self, action: str, query: dict[str, str], stop_at: float, attempt: int) -> dict[str, Any]:
-        url, headers = self._sign(action, query, attempt)
+    def _current_credentials(self) -> Credentials:
+        """The provider's credentials for the next attempt; their secrets join what is scrubbed."""
+        creds = self._credentials.get_credentials()
+        if creds is not self._signed_with:
+            self._scrubber.add(*creds.secrets())
+            self._signed_with = creds
+        return creds
+
+    def _attempt(
+        self, action: str, query: dict[str, str], stop_at: float, attempt: int, creds: Credentials
+    ) -> dict[str, Any]:
+        url, headers = self._sign(action, query, attempt, creds)
         response = self._send(action, url, headers, stop_at - self._clock())
         return self._decode(action, response)
 
-    def _sign(self, action: str, query: dict[str, str], attempt: int) -> tuple[str, dict[str, str]]:
+    def _sign(
+        self, action: str, query: dict[str, str], attempt: int, creds: Credentials
+    ) -> tuple[str, dict[str, str]]:
         """``(url, headers)`` of one attempt; the query is sent in the very encoding that was signed."""
-        creds = self._credentials
         timestamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._wall_clock()))
         if self.signature_version == "v1":
             params = {**query, "Action": action, "Version": API_VERSION, "Format": "JSON"}
@@ -414,9 +433,7 @@ class GaClient:
         return ResponseError(message, http_status=status, action=action, request_id=request_id)
 
     def _scrub(self, text: str) -> str:
-        for hidden in self._hidden:
-            text = text.replace(hidden, "***")
-        return text
+        return self._scrubber(text)
 
     def _scrub_opt(self, value: Any) -> str | None:
         return self._scrub(str(value)) if value else None

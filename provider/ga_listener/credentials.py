@@ -1,59 +1,74 @@
-"""Where the access key comes from: an explicit chain, first match wins.
+"""Credentials, the providers that hand them out, and the entry point of the credential chain.
 
-1. explicit ``Credentials`` given by the caller;
-2. stack config: ``alicloud:accessKey`` / ``alicloud:secretKey`` / ``alicloud:securityToken``, or else the
-   profile named by ``alicloud:profile`` (stack config, so it beats the environment);
-3. environment: ``ALIBABA_CLOUD_ACCESS_KEY_ID`` / ``ALIBABA_CLOUD_ACCESS_KEY_SECRET`` (or the older
-   ``ALICLOUD_ACCESS_KEY`` / ``ALICLOUD_SECRET_KEY``), token ``ALIBABA_CLOUD_SECURITY_TOKEN`` /
-   ``ALICLOUD_SECURITY_TOKEN``;
-4. a profile of ``~/.aliyun/config.json`` (the Alibaba Cloud CLI's file) of mode ``AK`` or ``StsToken``: the
-   one named by ``ALIBABA_CLOUD_PROFILE``, else the file's ``current`` profile.
+A client asks its provider for the current :class:`Credentials` before every attempt. A static key pair is its
+own provider; temporary credentials (a role, the ECS instance role, OIDC, a credentials URI) come from a
+:class:`RefreshingCredentials`, which fetches them on first use and again before they expire: once the time
+left is below ``min(REFRESH_MARGIN, half the lifetime)``. Short-lived credentials are used, never refused. One
+thread refreshes, under a lock; the others keep using the old credentials while they are still valid, or wait
+for the new ones. A failed refresh raises :class:`~ga_listener.errors.CredentialsRefreshError` naming the source
+and why, unless the old credentials are still valid (then they are used and the refresh is tried again soon).
 
-A token travels with the key pair of its own source: a token in the environment never pairs with a key from
-the stack config. A source that holds only half a key pair is a mistake and raises ``ConfigurationError``
-rather than silently falling through to another identity.
+Which source is used is decided by :func:`resolve_credentials` (the order is documented in
+:mod:`ga_listener.chain` and the README). Nothing here reads the network or the environment at import; no
+credential, provider or scrubber can be pickled, and no ``repr`` shows a secret.
 """
 
 from __future__ import annotations
 
+import calendar
 import json
+import logging
 import os
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import quote_plus
 
-from ga_listener.errors import ConfigurationError, CredentialsNotFoundError
+from ga_listener import signing
+from ga_listener.errors import ConfigurationError, CredentialsRefreshError
 
-__all__ = ["Credentials", "default_profile_path", "resolve_credentials"]
+__all__ = [
+    "REFRESH_MARGIN",
+    "Credentials",
+    "CredentialsProvider",
+    "RefreshingCredentials",
+    "Scrubber",
+    "default_profile_path",
+    "parse_expiration",
+    "resolve_credentials",
+]
 
-# (id variable, secret variable) in order of preference
-_ENV_PAIRS = (
-    ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
-    ("ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY"),
-)
-_ENV_TOKENS = ("ALIBABA_CLOUD_SECURITY_TOKEN", "ALICLOUD_SECURITY_TOKEN")
-_ENV_PROFILES = ("ALIBABA_CLOUD_PROFILE", "ALICLOUD_PROFILE")
-_CONFIG_ID, _CONFIG_SECRET = "alicloud:accessKey", "alicloud:secretKey"
-_CONFIG_TOKEN, _CONFIG_PROFILE = "alicloud:securityToken", "alicloud:profile"
-_PROFILE_MODES = ("AK", "StsToken")
+logger = logging.getLogger("ga_listener.credentials")
+logger.addHandler(logging.NullHandler())
+
+#: Temporary credentials are refreshed once less than ``min(REFRESH_MARGIN, lifetime / 2)`` seconds remain.
+REFRESH_MARGIN = 300.0
+#: After a failed refresh while the old credentials are still valid, the next try waits this long at most.
+RETRY_AFTER_FAILURE = 10.0
+# Shorter strings are no usable credential (real secrets are 30 characters) and would mangle unrelated text.
+_MIN_SCRUB = 8
 
 
 class Credentials:
-    """An access key pair and optional STS token; ``repr``/``str`` show only the key id and the source.
+    """An access key pair, an optional STS token and when they expire; ``repr`` shows only the key id and source.
 
-    Immutable. ``source`` says where the pair came from (e.g. ``environment ALIBABA_CLOUD_ACCESS_KEY_ID``).
+    Immutable. ``source`` says where the pair came from (e.g. ``environment ALIBABA_CLOUD_ACCESS_KEY_ID``);
+    ``expiration`` is epoch seconds (``None``: does not expire). A ``Credentials`` is its own provider.
     """
 
-    __slots__ = ("access_key_id", "access_key_secret", "security_token", "source")
+    __slots__ = ("access_key_id", "access_key_secret", "expiration", "security_token", "source")
 
     access_key_id: str
     access_key_secret: str
     security_token: str | None
     source: str
+    expiration: float | None
 
     def __init__(
         self, access_key_id: str, access_key_secret: str, security_token: str | None = None,
-        source: str = "explicit",
+        source: str = "explicit", expiration: float | None = None,
     ) -> None:
         if not access_key_id or not access_key_secret:
             raise ConfigurationError(
@@ -64,6 +79,7 @@ class Credentials:
         object.__setattr__(self, "access_key_secret", access_key_secret)
         object.__setattr__(self, "security_token", security_token or None)
         object.__setattr__(self, "source", source)
+        object.__setattr__(self, "expiration", expiration)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Credentials are immutable")
@@ -73,7 +89,8 @@ class Credentials:
 
     def __repr__(self) -> str:
         token = ", security_token=<set>" if self.security_token else ""
-        return f"Credentials(access_key_id={self.access_key_id!r}, source={self.source!r}{token})"
+        expires = f", expiration={format_expiration(self.expiration)!r}" if self.expiration is not None else ""
+        return f"Credentials(access_key_id={self.access_key_id!r}, source={self.source!r}{token}{expires})"
 
     __str__ = __repr__
 
@@ -89,82 +106,167 @@ class Credentials:
         # A pickle would carry the secret wherever it is stored; in a provider that is Pulumi state.
         raise TypeError("Credentials hold a secret and are never pickled")
 
-    def _key(self) -> tuple[str, str, str | None, str]:
-        return (self.access_key_id, self.access_key_secret, self.security_token, self.source)
+    def _key(self) -> tuple[str, str, str | None, str, float | None]:
+        return (self.access_key_id, self.access_key_secret, self.security_token, self.source, self.expiration)
+
+    def secrets(self) -> tuple[str, ...]:
+        """The values that must never be shown: the secret and the token."""
+        return tuple(s for s in (self.access_key_secret, self.security_token) if s)
+
+    # -- the provider protocol: a static pair is its own provider --
+
+    def get_credentials(self) -> Credentials:
+        """Itself: static credentials never change."""
+        return self
+
+    def invalidate(self, stale: Credentials) -> None:
+        """Nothing to do: static credentials cannot be renewed."""
+
+
+class CredentialsProvider(Protocol):
+    """Anything a client can ask for the current credentials before each attempt."""
+
+    @property
+    def source(self) -> str:
+        """Where the credentials come from (never a secret)."""
+        ...
+
+    def get_credentials(self) -> Credentials:
+        """Credentials valid now; may fetch or refresh them (raises ``CredentialsRefreshError``)."""
+        ...
+
+    def invalidate(self, stale: Credentials) -> None:
+        """The service refused ``stale`` as expired: get new ones on the next call."""
+        ...
+
+
+def parse_expiration(text: Any, what: str) -> float:
+    """Epoch seconds of a UTC ``YYYY-MM-DDThh:mm:ssZ`` (fractions allowed); raises ``ValueError`` naming ``what``."""
+    for pattern in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ"):
+        try:
+            return float(calendar.timegm(time.strptime(str(text), pattern)))
+        except ValueError:
+            continue
+    raise ValueError(f"{what} is not a UTC time of the form YYYY-MM-DDThh:mm:ssZ")
+
+
+def format_expiration(epoch: float) -> str:
+    """``YYYY-MM-DDThh:mm:ssZ`` of an epoch second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+class RefreshingCredentials:
+    """Temporary credentials from ``fetch``, fetched on first use and refreshed before they expire.
+
+    ``fetch()`` returns ``Credentials`` with an ``expiration`` (``None``: they are kept for ``margin``) and
+    raises ``CredentialsRefreshError`` naming the source when it cannot. ``clock`` is the wall clock
+    (expirations are absolute times). Thread-safe; never pickled.
+    """
+
+    def __init__(
+        self, fetch: Callable[[], Credentials], source: str, *, clock: Callable[[], float] = time.time,
+        margin: float = REFRESH_MARGIN,
+    ) -> None:
+        self._fetch, self._source, self._clock, self._margin = fetch, source, clock, margin
+        self._lock = threading.Lock()
+        # (credentials, used until, refreshed after): replaced as one tuple, so readers without the lock
+        # never see the times of one credential with another
+        self._state: tuple[Credentials | None, float, float] = (None, float("-inf"), float("-inf"))
+        self.refreshes = 0  # how many times credentials were fetched (for tests and logs)
+
+    @property
+    def source(self) -> str:
+        """Where the credentials come from."""
+        return self._source
+
+    def __repr__(self) -> str:
+        return f"RefreshingCredentials(source={self._source!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError("RefreshingCredentials hold credentials and are never pickled")
+
+    def get_credentials(self) -> Credentials:
+        """The current credentials, fetched or refreshed first when they are due."""
+        state = self._state
+        current, valid_until, refresh_at = state
+        now = self._clock()
+        if current is not None and now < refresh_at:
+            return current
+        still_valid = current is not None and now < valid_until
+        if not self._lock.acquire(blocking=not still_valid):
+            assert current is not None
+            return current  # another thread is refreshing; these are still good
+        try:
+            latest, _, latest_refresh_at = self._state
+            if self._state is not state and latest is not None and self._clock() < latest_refresh_at:
+                return latest  # refreshed by another thread while this one waited for the lock
+            return self._refresh()
+        finally:
+            self._lock.release()
+
+    def invalidate(self, stale: Credentials) -> None:
+        """Stop using ``stale`` (the service said it expired); the next call fetches new credentials."""
+        with self._lock:
+            if self._state[0] is stale:
+                self._state = (stale, float("-inf"), float("-inf"))
+
+    def _refresh(self) -> Credentials:
+        current, valid_until, _ = self._state
+        now = self._clock()
+        try:
+            fresh = self._fetch()
+        except CredentialsRefreshError as error:
+            if current is not None and now < valid_until:
+                self._state = (current, valid_until, now + min(RETRY_AFTER_FAILURE, (valid_until - now) / 2))
+                logger.warning("refreshing credentials failed; still using the current ones: %s", error)
+                return current
+            raise
+        self.refreshes += 1
+        expiration = fresh.expiration if fresh.expiration is not None else now + self._margin
+        lifetime = max(expiration - now, 0.0)
+        self._state = (fresh, expiration, expiration - min(self._margin, lifetime / 2))
+        logger.info("credentials from %s: key %s, valid for %.0f s", self._source, fresh.access_key_id, lifetime)
+        return fresh
+
+
+class Scrubber:
+    """Replaces every form of the secrets it was given (raw, URL- and JSON-encoded) by ``***``; thread-safe.
+
+    Secrets are only ever added: a rotated secret stays scrubbed for the life of the scrubber.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._known: set[str] = set()
+        self._forms: tuple[str, ...] = ()
+        self.add(*secrets)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError("a Scrubber holds secrets and is never pickled")
+
+    def __repr__(self) -> str:
+        return f"Scrubber({len(self._known)} secrets)"
+
+    def add(self, *secrets: str | None) -> None:
+        """Scrub these too (``None`` and short strings are ignored)."""
+        new = {s for s in secrets if s and s not in self._known}
+        if not new:
+            return
+        with self._lock:
+            self._known |= new
+            forms = {f for s in self._known for f in (s, signing.percent_encode(s), quote_plus(s), json.dumps(s)[1:-1])}
+            forms |= {signing.percent_encode(form) for form in forms}  # a v1 string-to-sign encodes twice
+            self._forms = tuple(sorted((f for f in forms if len(f) >= _MIN_SCRUB), key=len, reverse=True))
+
+    def __call__(self, text: str) -> str:
+        for form in self._forms:
+            text = text.replace(form, "***")
+        return text
 
 
 def default_profile_path() -> Path:
     """``~/.aliyun/config.json``, the Alibaba Cloud CLI's credentials file."""
     return Path.home() / ".aliyun" / "config.json"
-
-
-def _pair(
-    key_id: str | None, secret: str | None, token: str | None, source: str, names: tuple[str, str]
-) -> Credentials | None:
-    if not key_id and not secret:
-        return None
-    if not key_id or not secret:
-        present, missing = (names[0], names[1]) if key_id else (names[1], names[0])
-        raise ConfigurationError(f"{present} is set but {missing} is not; set both or neither",
-                                 setting=missing)
-    return Credentials(key_id, secret, token, source=source)
-
-
-def _from_config(config: Mapping[str, str]) -> Credentials | None:
-    return _pair(
-        config.get(_CONFIG_ID), config.get(_CONFIG_SECRET), config.get(_CONFIG_TOKEN),
-        f"stack config {_CONFIG_ID}", (_CONFIG_ID, _CONFIG_SECRET),
-    )
-
-
-def _from_environ(environ: Mapping[str, str]) -> Credentials | None:
-    token = next((environ[name] for name in _ENV_TOKENS if environ.get(name)), None)
-    for id_name, secret_name in _ENV_PAIRS:
-        source = f"environment {id_name}"
-        found = _pair(environ.get(id_name), environ.get(secret_name), token, source, (id_name, secret_name))
-        if found is not None:
-            return found
-    return None
-
-
-def _read_profiles(path: Path) -> tuple[dict[str, Any] | None, str]:
-    """The parsed file, or ``None`` and why not (for the not-found message)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, "file not found"
-    except OSError as exc:
-        return None, f"unreadable: {exc.strerror or type(exc).__name__}"
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        where = f"{getattr(exc, 'msg', 'undecodable')}, line {getattr(exc, 'lineno', '?')}"
-        return None, f"not valid JSON ({where})"
-    if not isinstance(data, dict):
-        return None, "not a JSON object"
-    return data, ""
-
-
-def _from_profile(path: Path, wanted: str | None) -> tuple[Credentials | None, str]:
-    """Credentials from the profile file, or ``None`` and a description of what was looked at."""
-    data, why = _read_profiles(path)
-    if data is None:
-        return None, f"profile file {path} ({why})"
-    name = wanted or str(data.get("current") or "default")
-    profiles = data.get("profiles")
-    entries = [p for p in profiles if isinstance(p, dict)] if isinstance(profiles, list) else []
-    profile = next((p for p in entries if p.get("name") == name), None)
-    if profile is None:
-        return None, f"profile {name!r} in {path} (no such profile)"
-    mode = profile.get("mode", "AK")
-    if mode not in _PROFILE_MODES:
-        return None, f"profile {name!r} in {path} (mode {mode!r} is not supported; use AK or StsToken)"
-    token = profile.get("sts_token") if mode == "StsToken" else None
-    key_id, secret = profile.get("access_key_id"), profile.get("access_key_secret")
-    if not key_id or not secret or (mode == "StsToken" and not token):
-        return None, f"profile {name!r} in {path} (incomplete {mode} profile)"
-    found = Credentials(str(key_id), str(secret), str(token) if token else None, source=f"profile {name!r}")
-    return found, ""
 
 
 def resolve_credentials(
@@ -173,36 +275,19 @@ def resolve_credentials(
     config: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     profile_path: Path | None = None,
-) -> Credentials:
-    """Walk the chain (explicit > stack config, its profile included > environment > profile file); first wins.
+    clock: Callable[[], float] = time.time,
+) -> Credentials | CredentialsProvider:
+    """Walk the chain (see :mod:`ga_listener.chain`); the first source configured wins.
 
-    ``environ`` defaults to ``os.environ`` and ``profile_path`` to ``~/.aliyun/config.json``. Raises
-    ``CredentialsNotFoundError`` listing every place looked at (names only, never values), or
-    ``ConfigurationError`` when a source holds only half a key pair.
+    Returns static ``Credentials`` or a provider of temporary ones; nothing is fetched yet (no network call
+    here). ``environ`` defaults to ``os.environ``, ``profile_path`` (the profile file used when neither
+    ``alicloud:sharedCredentialsFile`` nor its environment variables name one) to ``~/.aliyun/config.json``.
+    Raises ``CredentialsNotFoundError`` listing every place looked at (names only, never values), or
+    ``ConfigurationError`` naming a setting that is half set or malformed.
     """
     if explicit is not None:
         return explicit
-    config = config or {}
-    environ = os.environ if environ is None else environ
-    searched = ["explicit arguments (none given)"]
-    path = profile_path or default_profile_path()
-    found = _from_config(config)
-    if found is not None:
-        return found
-    searched.append(f"stack config {_CONFIG_ID} / {_CONFIG_SECRET} (not set)")
-    if config.get(_CONFIG_PROFILE):  # a profile named in stack config is stack config: it beats the environment
-        found, looked = _from_profile(path, config[_CONFIG_PROFILE])
-        if found is not None:
-            return found
-        raise CredentialsNotFoundError([*searched, f"stack config {_CONFIG_PROFILE}: {looked}"])
-    found = _from_environ(environ)
-    if found is not None:
-        return found
-    names = ", ".join(f"{i} / {s}" for i, s in _ENV_PAIRS)
-    searched.append(f"environment {names} (not set)")
-    wanted = next((environ[n] for n in _ENV_PROFILES if environ.get(n)), None)
-    found, looked = _from_profile(path, wanted)
-    if found is not None:
-        return found
-    searched.append(looked)
-    raise CredentialsNotFoundError(searched)
+    from ga_listener.chain import Chain  # the chain and its sources load only when a client is built
+
+    return Chain(config or {}, os.environ if environ is None else environ,
+                 profile_path or default_profile_path(), clock).resolve()

@@ -6,6 +6,7 @@
     ├── ClientSideError                 we failed before or without a usable service answer
     │   ├── ConfigurationError          bad endpoint or setting value (names the setting)
     │   ├── CredentialsNotFoundError    no credentials anywhere (lists every place it looked)
+    │   ├── CredentialsRefreshError     a temporary-credential source failed (names the source and why)
     │   ├── TransportError              connection refused/reset/timeout (names the endpoint)
     │   ├── ResponseError               non-JSON, empty, HTML or truncated answer (names the HTTP status)
     │   └── DeadlineExceededError       retry deadline passed; the last error is its __cause__
@@ -48,6 +49,7 @@ __all__ = [
     "ClockSkewError",
     "ConfigurationError",
     "CredentialsNotFoundError",
+    "CredentialsRefreshError",
     "DeadlineExceededError",
     "GaListenerError",
     "InvalidParameterError",
@@ -102,12 +104,24 @@ class CredentialsNotFoundError(ClientSideError):
         super().__init__(
             f"No Alibaba Cloud credentials found. Looked in: {places}. Set alicloud:accessKey and "
             "alicloud:secretKey (secret) in the stack config, or ALIBABA_CLOUD_ACCESS_KEY_ID and "
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET in the environment, or name an AK/StsToken profile of "
-            "~/.aliyun/config.json with alicloud:profile."
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET in the environment, or another source of the README's "
+            "configuration table (a role, the ECS instance role, OIDC, a credentials URI or a profile of "
+            "~/.aliyun/config.json named by alicloud:profile)."
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.searched,), self.__dict__)
+
+
+class CredentialsRefreshError(ClientSideError):
+    """Temporary credentials could not be obtained or refreshed; ``source`` names the source (never a secret)."""
+
+    def __init__(self, message: str, *, source: str = "") -> None:
+        super().__init__(message)
+        self.source = source
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self),), self.__dict__)
 
 
 class TransportError(ClientSideError):

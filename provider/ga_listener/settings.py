@@ -6,6 +6,7 @@ looked up only when the first API call builds a client (see :mod:`ga_listener.cr
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,8 +18,15 @@ __all__ = ["CREDENTIAL_KEYS", "DEFAULT_CREATE_VISIBILITY_TIMEOUT", "DEFAULT_WAIT
 
 DEFAULT_WAIT_TIMEOUT = 600.0
 DEFAULT_CREATE_VISIBILITY_TIMEOUT = 60.0
-#: Stack config keys of the alicloud provider that the credential chain reads (some are secrets).
-CREDENTIAL_KEYS = ("alicloud:accessKey", "alicloud:secretKey", "alicloud:securityToken", "alicloud:profile")
+#: Stack config keys that the credential chain reads (some are secrets): the alicloud provider's, and where our
+#: STS and metadata calls go (``ga_listener.chain``).
+CREDENTIAL_KEYS = (
+    "alicloud:accessKey", "alicloud:secretKey", "alicloud:securityToken", "alicloud:profile",
+    "alicloud:sharedCredentialsFile", "alicloud:assumeRole", "alicloud:assumeRoleWithOidc", "alicloud:ecsRoleName",
+    "alicloud:credentialsUri", "ga-listener:stsEndpoint", "ga-listener:ecsMetadataEndpoint",
+)
+#: Credential keys whose value is an object: the engine hands it over as JSON text (or, from a program, a dict).
+OBJECT_KEYS = ("alicloud:assumeRole", "alicloud:assumeRoleWithOidc")
 ENDPOINT_KEY = "ga-listener:endpoint"
 SIGNATURE_KEY = "ga-listener:signatureVersion"
 WAIT_TIMEOUT_KEY = "ga-listener:waitTimeout"
@@ -54,7 +62,7 @@ class ProviderSettings:
         env = os.environ if environ is None else environ
         endpoint = _text(get(ENDPOINT_KEY)) or env.get("GA_LISTENER_ENDPOINT") or None
         region = _text(get(REGION_KEY)) or env.get("ALIBABA_CLOUD_REGION") or env.get("ALICLOUD_REGION")
-        credentials = tuple((key, text) for key in CREDENTIAL_KEYS if (text := _text(get(key))))
+        credentials = tuple((key, text) for key in CREDENTIAL_KEYS if (text := _credential_text(key, get(key))))
         return cls(
             endpoint=endpoint,
             signature_version=_signature_version(get(SIGNATURE_KEY)),
@@ -70,6 +78,23 @@ class ProviderSettings:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
+
+
+def _credential_text(key: str, value: Any) -> str:
+    """A credential key's value as text; an object as canonical JSON (so equal settings hash alike). Only the
+    shape is checked here, at preview; the chain checks the fields when the first API call needs them."""
+    if key not in OBJECT_KEYS or value is None:
+        return _text(value)
+    if isinstance(value, str):
+        if not value.strip():
+            return ""
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, Mapping):  # never echo the value: it may hold an OIDC token
+        raise ConfigurationError(f"{key} must be an object (JSON text from the stack config)", setting=key)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _signature_version(value: Any) -> str:

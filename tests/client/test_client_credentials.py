@@ -42,6 +42,7 @@ def profile_file(tmp_path: Path) -> Path:
                 "sts_token": "sts-token-value",
             },
             {"name": "role", "mode": "RamRoleArn", "access_key_id": "r", "access_key_secret": "r"},
+            {"name": "sso", "mode": "CloudSSO", "access_key_id": "r", "access_key_secret": "r"},
             {"name": "half", "mode": "StsToken", "access_key_id": "h", "access_key_secret": "h"},
         ],
     )
@@ -132,7 +133,8 @@ def test_profile_named_in_stack_config_wins_over_environment_keys(profile_file: 
 @pytest.mark.parametrize(
     ("profile", "why"),
     [
-        ("role", "mode 'RamRoleArn' is not supported"),
+        ("role", "incomplete RamRoleArn profile: no ram_role_arn"),
+        ("sso", "mode 'CloudSSO' is not supported"),
         ("half", "incomplete StsToken profile"),
         ("absent", "no such profile"),
     ],

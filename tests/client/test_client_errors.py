@@ -18,6 +18,7 @@ from ga_listener.errors import (
     ClockSkewError,
     ConfigurationError,
     CredentialsNotFoundError,
+    CredentialsRefreshError,
     DeadlineExceededError,
     GaListenerError,
     InvalidParameterError,
@@ -126,7 +127,7 @@ def test_transient_state_codes() -> None:
 
 def test_every_exported_class_has_exactly_one_of_the_two_roots() -> None:
     classes = [getattr(errors, name) for name in errors.__all__ if isinstance(getattr(errors, name), type)]
-    assert len(classes) == 23
+    assert len(classes) == 24
     for cls in classes:
         assert issubclass(cls, GaListenerError)
         if cls is not GaListenerError:
@@ -146,6 +147,7 @@ ALL_ERRORS: list[GaListenerError] = [
 ] + [
     ConfigurationError("bad endpoint", setting="endpoint"),
     CredentialsNotFoundError(["environment (not set)", "profile file x (file not found)"]),
+    CredentialsRefreshError("could not get credentials from x: refused", source="x"),
     TransportError("refused", endpoint="http://127.0.0.1:1", action="DescribeListener", retryable=False),
     ResponseError("HTML page", http_status=502, action="DescribeListener", request_id="r"),
     DeadlineExceededError("too late", action="UpdateListener", attempts=3),

@@ -36,6 +36,8 @@ FIDELITY_FLAGS = {
     "--vanished-unknown-error", "--without-bandwidth-package", "--endpoint-group", "--forwarding-rule",
     "--service-managed",
 }  # fmt: skip
+# README "STS and instance metadata"
+STS_FLAGS = {"--sts-role", "--sts-duration", "--oidc-provider", "--oidc-token", "--ecs-role", "--credentials-uri"}
 
 
 class Endpoint:
@@ -256,7 +258,7 @@ def test_a_busy_port_exits_1() -> None:
 
 def test_the_flags_are_design_md_plus_the_fidelity_modes() -> None:
     flags = {option for action in build_parser()._actions for option in action.option_strings}
-    assert flags == DESIGN_FLAGS | FIDELITY_FLAGS
+    assert flags == DESIGN_FLAGS | FIDELITY_FLAGS | STS_FLAGS
     assert "ga-demo-key-id:ga-demo-key-secret" in build_parser().format_help()
 
 

@@ -124,6 +124,7 @@ def test_calls_endpoint_lists_and_clears(emulator: EmulatorServer) -> None:
     assert calls == [{
         "action": "DescribeListener", "params": DESCRIBE, "request_id": answered["RequestId"],
         "http_status": 200, "code": None, "fault": None, "replayed": False, "signature_version": "v1",
+        "access_key_id": "ga-demo-key-id",
     }]  # fmt: skip
     assert admin(emulator, "DELETE", "/_emulator/calls") == (200, {"Cleared": 1})
     assert admin(emulator, "GET", "/_emulator/calls") == (200, [])

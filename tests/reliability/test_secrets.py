@@ -1,4 +1,4 @@
-"""Secrets: after a whole lifecycle and every provoked failure, the secret and the STS token are nowhere.
+"""Secrets: after a whole lifecycle, every provoked failure and every credential source, no secret is anywhere.
 
 Every host runs with the provider's own debug switch (``ga-listener:logLevel: debug``: ``ga_listener.client``
 logs each attempt's canonical request and string-to-sign to the host's stderr) and, for what that switch does
@@ -141,4 +141,111 @@ def test_no_secret_or_token_anywhere_after_a_lifecycle_with_failures(
     for index, text in enumerate([*texts, transcript]):
         # Counted apart, so a failure report names where the leak is without printing the credential.
         lines = [number for number, line in enumerate(text.splitlines(), 1) if leaks(line)]
+        assert len(lines) == 0, f"text {index}: a credential on lines {lines[:5]}"
+
+
+# --- every credential source ----------------------------------------------------------------------------------
+
+ROLE = "acs:ram::1234567890123456:role/deployer"
+OIDC_PROVIDER = "acs:ram::1234567890123456:oidc-provider/ci"
+OIDC_TOKEN = "eyJhbGciOiJSUzI1NiJ9.oidc/Token+Value==&do-not-leak"
+BAD_OIDC_TOKEN = "eyJhbGciOiJSUzI1NiJ9.stale/Oidc+Token==&do-not-leak"
+WRONG_SECRET = SECRET + "-wrong-and-secret"
+URI_QUERY_SECRET = "uri-Query/Secret+Value"
+
+
+@pytest.fixture
+def sts_emulator() -> Iterator[EmulatorServer]:
+    from ga_emulator.sts import StsOptions
+
+    server = EmulatorServer(
+        credentials=[(KEY_ID, SECRET, None)], accelerators=["ga-1"], listeners=["ga-1:lsr-web:tcp:80-80"],
+        transition_seconds=0.1, sts=StsOptions(roles=(ROLE,), oidc_providers=(OIDC_PROVIDER,),
+                                               oidc_tokens=(OIDC_TOKEN,), ecs_role="ecs-role", credentials_uri=True),
+    )
+    with server:
+        yield server
+
+
+def every_source(url: str, tmp_path: Path) -> list[tuple[str, dict[str, str], dict[str, str]]]:
+    """(name, stack config, environment) of every credential source, each on its own."""
+    token_file = tmp_path / "oidc-token"
+    token_file.write_text(OIDC_TOKEN, encoding="utf-8")
+    profiles = tmp_path / "config.json"
+    profiles.write_text(json.dumps({"current": "none", "profiles": [
+        {"name": "role", "mode": "RamRoleArn", "access_key_id": KEY_ID, "access_key_secret": SECRET,
+         "ram_role_arn": ROLE},
+        {"name": "ecs", "mode": "EcsRamRole", "ram_role_name": "ecs-role"},
+        {"name": "oidc", "mode": "OIDC", "oidc_provider_arn": OIDC_PROVIDER, "oidc_token_file": str(token_file),
+         "ram_role_arn": ROLE},
+        {"name": "chain", "mode": "ChainableRamRoleArn", "source_profile": "ecs", "ram_role_arn": ROLE},
+    ]}), encoding="utf-8")
+    keys = {"alicloud:accessKey": KEY_ID, "alicloud:secretKey": SECRET}
+    role = json.dumps({"roleArn": ROLE, "externalId": "ext", "policy": '{"Version": "1", "Statement": []}'})
+    oidc = json.dumps({"roleArn": ROLE, "oidcProviderArn": OIDC_PROVIDER, "oidcToken": OIDC_TOKEN})
+    files = {"alicloud:sharedCredentialsFile": str(profiles)}
+    return [
+        ("assumeRole", {**keys, "alicloud:assumeRole": role}, {}),
+        ("environment role", {}, {"ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
+                                  "ALIBABA_CLOUD_ROLE_ARN": ROLE}),
+        ("assumeRoleWithOidc", {"alicloud:assumeRoleWithOidc": oidc}, {}),
+        ("environment OIDC", {}, {"ALIBABA_CLOUD_ROLE_ARN": ROLE, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": OIDC_PROVIDER,
+                                  "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(token_file)}),
+        ("ecsRoleName", {"alicloud:ecsRoleName": "ecs-role"}, {}),
+        ("credentialsUri", {"alicloud:credentialsUri": f"{url}/credentials?session={URI_QUERY_SECRET}"}, {}),
+        *[(f"profile {name}", {**files, "alicloud:profile": name}, {}) for name in ("role", "oidc", "chain")],
+    ]
+
+
+def test_no_secret_or_token_anywhere_with_every_credential_source(
+    sts_emulator: EmulatorServer, debug_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Proves: with every credential source in turn (roles from stack config and environment, OIDC tokens inline
+    and in files, the ECS instance role, a credentials URI with a secret in its query, and role, OIDC and chained
+    profiles), each up in a fresh host with DEBUG logging on, then each source refusing (unknown role, wrong
+    secret, stale OIDC token, unknown ECS role, broken URI), no base secret, OIDC token, issued secret or session
+    token, or metadata token appears in the pickled provider, any input or output, any error or anything a host
+    printed; and the scan saw real material: STS was called and logged, and every refusal carries its reason."""
+    emulator = sts_emulator
+    transcripts: list[str] = []
+    base = {"ga-listener:endpoint": emulator.url, "ga-listener:stsEndpoint": emulator.url,
+            "ga-listener:ecsMetadataEndpoint": emulator.url, "ga-listener:waitTimeout": "30",
+            "ga-listener:logLevel": "debug"}
+    texts: list[str] = []
+    for index, (name, config, env) in enumerate(every_source(emulator.url, tmp_path)):
+        engine = TranscribedEngine(config={**base, "ga-listener:signatureVersion": ("v1", "v3")[index % 2], **config},
+                                   env={**debug_env, **env}, transcripts=transcripts)
+        engine.up("web", {**WEB, "name": f"n{index}"})
+        state = engine.state["web"]
+        texts += [engine.provider, json.dumps(state.inputs), json.dumps(state.outputs)]
+        assert emulator.backend.describe_listener("lsr-web").config.name == f"n{index}", name
+
+    refusals = {
+        "EntityNotExist.Role": {"alicloud:accessKey": KEY_ID, "alicloud:secretKey": SECRET,
+                                "alicloud:assumeRole": json.dumps({"roleArn": "acs:ram::1234567890123456:role/no"})},
+        "SignatureDoesNotMatch": {"alicloud:accessKey": KEY_ID, "alicloud:secretKey": WRONG_SECRET,
+                                  "alicloud:assumeRole": json.dumps({"roleArn": ROLE})},
+        "AuthenticationFail.OIDCToken.Invalid": {"alicloud:assumeRoleWithOidc": json.dumps(
+            {"roleArn": ROLE, "oidcProviderArn": OIDC_PROVIDER, "oidcToken": BAD_OIDC_TOKEN})},
+        "no RAM role 'not-attached'": {"alicloud:ecsRoleName": "not-attached"},
+        "answered HTTP 404": {"alicloud:credentialsUri": f"{emulator.url}/nothing?session={URI_QUERY_SECRET}"},
+    }
+    for reason, config in refusals.items():
+        engine = TranscribedEngine(config={**base, **config}, env=debug_env, transcripts=transcripts)
+        error = failing_up(engine, {**WEB, "name": "never"}, {})
+        assert reason in error.last_line and "could not get credentials from" in error.last_line, error.last_line
+        texts += [error.details, str(error)]
+
+    assert emulator.sts is not None
+    issued = emulator.sts.issuer.issued
+    assert {item.origin for item in issued} == {"AssumeRole", "AssumeRoleWithOIDC", "ecs", "uri"}
+    secrets = [SECRET, WRONG_SECRET, OIDC_TOKEN, BAD_OIDC_TOKEN, URI_QUERY_SECRET, *emulator.sts.metadata.tokens]
+    secrets += [value for item in issued for value in (item.credential.secret, item.credential.security_token)
+                if value]
+    scanner = Scanner(secrets)
+    transcript = "\n".join(transcripts)
+    assert "string to sign" in transcript and "credentials from stack config alicloud:assumeRole" in transcript
+    assert '"POST / HTTP/1.1" 200' in transcript and "/credentials?*** HTTP/1.1" in transcript  # urllib3 ran
+    for index, text in enumerate([*texts, transcript]):
+        lines = [number for number, line in enumerate(text.splitlines(), 1) if scanner.leaks(line)]
         assert len(lines) == 0, f"text {index}: a credential on lines {lines[:5]}"

@@ -1,0 +1,130 @@
+"""The ECS instance metadata service and a credentials URI, emulated on the emulator's own port (plain HTTP).
+
+Metadata (token mode only, as an instance in hardened mode):
+
+* ``PUT /latest/api/token`` with ``X-aliyun-ecs-metadata-token-ttl-seconds: 1..21600`` answers a token (text);
+* ``GET /latest/meta-data/ram/security-credentials/`` answers the attached role's name (text);
+* ``GET /latest/meta-data/ram/security-credentials/<role>`` answers ``{"Code": "Success", "AccessKeyId",
+  "AccessKeySecret", "SecurityToken", "Expiration", "LastUpdated"}``;
+* both GETs need a valid ``X-aliyun-ecs-metadata-token`` header (401 otherwise; unconfirmed status), an unknown
+  role or path answers 404.
+
+Credentials URI: ``GET /credentials`` answers ``{"Code": "Success", "AccessKeyId", "AccessKeySecret",
+"SecurityToken", "Expiration"}``. Every credentials answer issues a fresh credential (the real services rotate
+theirs ahead of expiry; a fresh one each time keeps tests simple and shows every refresh).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ga_emulator.auth import Credential
+
+if TYPE_CHECKING:
+    from http.server import BaseHTTPRequestHandler
+
+    from ga_emulator.sts import Issuer
+
+__all__ = ["CREDENTIALS_URI_PATH", "MetadataService", "credentials_body"]
+
+logger = logging.getLogger("ga_emulator")
+
+TOKEN_PATH = "/latest/api/token"
+CREDENTIALS_PATH = "/latest/meta-data/ram/security-credentials/"
+CREDENTIALS_URI_PATH = "/credentials"
+TOKEN_TTL_HEADER = "x-aliyun-ecs-metadata-token-ttl-seconds"
+TOKEN_HEADER = "x-aliyun-ecs-metadata-token"
+MAX_TOKEN_TTL = 21600
+
+
+class MetadataService:
+    """Answers metadata and credentials-URI requests; ``requests`` records (method, path, had a token)."""
+
+    def __init__(
+        self, issuer: Issuer, clock: Callable[[], float], *, ecs_role: str | None, credentials_uri: bool,
+    ) -> None:
+        self._issuer, self._clock = issuer, clock
+        self.ecs_role, self.credentials_uri = ecs_role, credentials_uri
+        self._tokens: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.requests: list[tuple[str, str, bool]] = []
+
+    @property
+    def tokens(self) -> list[str]:
+        """Every metadata token handed out (they are secrets too: tests scan for them)."""
+        with self._lock:
+            return list(self._tokens)
+
+    def serves(self, path: str) -> bool:
+        """True for the paths this service answers."""
+        return (self.ecs_role is not None and path.startswith("/latest/")) or (
+            self.credentials_uri and path == CREDENTIALS_URI_PATH)
+
+    def serve(self, handler: BaseHTTPRequestHandler, path: str) -> None:
+        """Answer one request on ``handler`` (its body, if any, already read)."""
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        with self._lock:
+            self.requests.append((handler.command, path, TOKEN_HEADER in headers))
+        status, body = self._answer(handler.command, path, headers)
+        content_type = "application/json" if isinstance(body, dict) else "text/plain"
+        payload = json.dumps(body).encode() if isinstance(body, dict) else body.encode()
+        logger.info("metadata %s %s %d", handler.command, path[:80], status)
+        head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\nDate: {handler.date_time_string()}\r\n"
+                f"Server: ga-emulator\r\nContent-Type: {content_type};charset=utf-8\r\n"
+                f"Content-Length: {len(payload)}\r\nConnection: keep-alive\r\n\r\n")
+        handler.wfile.write(head.encode("latin-1") + payload)
+
+    def _answer(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, str | dict[str, Any]]:
+        if path == CREDENTIALS_URI_PATH:
+            if method != "GET":
+                return 405, "Method Not Allowed"
+            credential, expiration = self._issuer.issue("uri")
+            return 200, {"Code": "Success", **credentials_body(credential, expiration)}
+        if path == TOKEN_PATH:
+            return self._token(method, headers)
+        if not path.startswith(CREDENTIALS_PATH):
+            return 404, "Not Found"
+        if method != "GET":
+            return 405, "Method Not Allowed"
+        if not self._valid(headers.get(TOKEN_HEADER, "")):
+            return 401, "Unauthorized: send a token from PUT /latest/api/token in X-aliyun-ecs-metadata-token"
+        role = path[len(CREDENTIALS_PATH):]
+        if not role:
+            return 200, str(self.ecs_role)
+        if role != self.ecs_role:
+            return 404, "Not Found"
+        credential, expiration = self._issuer.issue("ecs")
+        updated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock()))
+        return 200, {"Code": "Success", **credentials_body(credential, expiration), "LastUpdated": updated}
+
+    def _token(self, method: str, headers: dict[str, str]) -> tuple[int, str]:
+        if method != "PUT":
+            return 405, "Method Not Allowed"
+        ttl = headers.get(TOKEN_TTL_HEADER, "").strip()
+        if not ttl.isdigit() or not 1 <= int(ttl) <= MAX_TOKEN_TTL:
+            return 400, f"{TOKEN_TTL_HEADER} must be 1..{MAX_TOKEN_TTL} seconds"
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._tokens[token] = self._clock() + int(ttl)
+        return 200, token
+
+    def _valid(self, token: str) -> bool:
+        with self._lock:
+            expires = self._tokens.get(token)
+        return expires is not None and self._clock() < expires
+
+
+def credentials_body(credential: Credential, expiration: str) -> dict[str, str]:
+    """The four fields every source answers."""
+    assert credential.security_token is not None
+    return {"AccessKeyId": credential.access_key_id, "AccessKeySecret": credential.secret,
+            "SecurityToken": credential.security_token, "Expiration": expiration}
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed"}

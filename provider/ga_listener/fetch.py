@@ -1,0 +1,197 @@
+"""The HTTP plumbing of the credential sources (STS, the ECS metadata service, a credentials URI).
+
+:class:`Fetcher` sends one request with a few quick retries (connection failures, 5xx, 429) and turns every
+failure into a :class:`~ga_listener.errors.CredentialsRefreshError` that names the source and what went wrong,
+with every secret it knows scrubbed and no URL query in it. ``requests`` is imported on the first request, never
+at import; like :class:`~ga_listener.client.GaClient`, the session ignores the environment except the proxy and
+CA bundle settings it reads once (never a proxy for loopback or the metadata service). URLs obey the GA
+endpoint's rule: plain ``http://`` only on loopback (and on the hosts a source names, the metadata service).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ga_listener.credentials import Scrubber
+from ga_listener.errors import ConfigurationError, CredentialsRefreshError
+from ga_listener.wire import URL_FILTER, is_loopback, mask_tokens
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["USER_AGENT", "Fetcher", "Reply", "check_url", "shown_url"]
+
+USER_AGENT = "ga-listener/0.1 (python-requests; credentials)"
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class _MaskQueries(logging.Filter):
+    """On urllib3's pool logger: its DEBUG request lines print path and query, and a credentials URI's query
+    may hold a secret. Every ``path?query`` a fetcher requested is shown as ``path?***``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: dict[str, str] = {}  # "path?query" -> "path?***"
+
+    def add(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.query:
+            self.targets[f"{parts.path or '/'}?{parts.query}"] = f"{parts.path or '/'}?***"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.targets and isinstance(record.args, tuple):
+            record.args = tuple(self._mask(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+    def _mask(self, text: str) -> str:
+        for target, masked in self.targets.items():
+            text = text.replace(target, masked)
+        return text
+
+
+_QUERY_FILTER = _MaskQueries()
+
+
+def check_url(url: str, setting: str, *, plain_http_hosts: Collection[str] = ()) -> str:
+    """``url`` if it is an http(s) URL of a host with no user info; plain http only for loopback and
+    ``plain_http_hosts``. Raises ``ConfigurationError`` naming ``setting`` (the URL is shown without its query)."""
+    parts = urlsplit(url.strip())
+    try:
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number
+        valid = False
+    if not valid or "@" in parts.netloc:
+        raise ConfigurationError(f"{setting}: {shown_url(url)!r} is not an http(s) URL of a host", setting=setting)
+    host = parts.hostname or ""
+    if parts.scheme == "http" and not (is_loopback(host) or host in plain_http_hosts):
+        raise ConfigurationError(f"{setting}: plain http is allowed only for loopback hosts (127.0.0.0/8, ::1, "
+                                 f"localhost); use https:// for {shown_url(url)!r}", setting=setting)
+    return url.strip()
+
+
+def shown_url(url: str) -> str:
+    """``scheme://host[:port]/path`` of ``url``: no user info and no query, which could hold a secret."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else parts.path
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer: status and body."""
+
+    status: int
+    body: bytes
+
+    def json(self) -> dict[str, Any] | None:
+        """The body as a JSON object, or ``None``."""
+        try:
+            data = json.loads(self.body)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def text(self, limit: int = 200) -> str:
+        """The body as one line of text, cut at ``limit`` characters."""
+        return " ".join(self.body[: limit * 4].decode("utf-8", "replace").split())[:limit]
+
+
+class Fetcher:
+    """Sends requests for one credential source; never pickled.
+
+    ``source`` names the source in every error; ``scrub`` removes known secrets from what a server says;
+    ``direct`` never uses a proxy (the metadata service is on the instance's own link).
+    """
+
+    def __init__(
+        self, source: str, *, scrub: Scrubber, timeouts: tuple[float, float] = (5.0, 10.0), attempts: int = 3,
+        direct: bool = False, sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.source, self._scrub, self._timeouts, self._attempts = source, scrub, timeouts, attempts
+        self._direct, self._sleep = direct, sleep
+        self._session: requests.Session | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Fetcher(source={self.source!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError("a Fetcher holds a session and is never pickled")
+
+    def fail(self, why: str) -> CredentialsRefreshError:
+        """The error to raise: ``could not get credentials from <source>: <why>`` (scrubbed)."""
+        return CredentialsRefreshError(self._scrub(f"could not get credentials from {self.source}: {why}"),
+                                       source=self.source)
+
+    def send(
+        self, method: str, url: str, *, what: str, headers: Mapping[str, str] | None = None,
+        body: bytes | None = None, retry_statuses: Collection[int] = _RETRY_STATUSES,
+    ) -> Reply:
+        """One request (``what`` names it in errors), retried on connection failures and ``retry_statuses``."""
+        import requests  # lazy: a preview never imports it
+
+        all_headers = {"user-agent": USER_AGENT, **(headers or {})}
+        proxies, verify = self._transport(url)
+        _QUERY_FILTER.add(url)
+        for attempt in range(1, self._attempts + 1):
+            try:
+                response = self._open().request(
+                    method, url, headers=all_headers, data=body, timeout=self._timeouts, allow_redirects=False,
+                    proxies=proxies, verify=verify)
+            except requests.RequestException as exc:
+                failure = self._describe(exc)
+                if attempt < self._attempts and not isinstance(exc, requests.exceptions.SSLError):
+                    self._sleep(0.2 * 2 ** (attempt - 1))
+                    continue
+                raise self.fail(f"{what} to {shown_url(url)} failed ({failure})") from None
+            reply = Reply(response.status_code, response.content)
+            if reply.status in retry_statuses and attempt < self._attempts:
+                self._sleep(0.2 * 2 ** (attempt - 1))
+                continue
+            return reply
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _describe(self, exc: Exception) -> str:
+        detail = re.sub(r"url: \S*", "url: /", self._scrub(mask_tokens(str(exc))))  # no path or query
+        return f"{type(exc).__name__}: {detail[:300]}"
+
+    def _transport(self, url: str) -> tuple[dict[str, str], bool | str]:
+        import requests
+
+        if self._direct or is_loopback(urlsplit(url).hostname or ""):
+            return {}, True
+        proxies = requests.utils.get_environ_proxies(url)
+        return proxies, os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+
+    def _open(self) -> requests.Session:
+        with self._lock:
+            if self._session is None:
+                import requests
+                from requests.adapters import HTTPAdapter
+
+                session = requests.Session()
+                session.trust_env = False
+                adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
+                session.mount("https://", adapter)
+                session.mount("http://", adapter)
+                pool_logger = logging.getLogger("urllib3.connectionpool")
+                pool_logger.addFilter(URL_FILTER)  # both idempotent
+                pool_logger.addFilter(_QUERY_FILTER)
+                self._session = session
+            return self._session
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        with self._lock:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()

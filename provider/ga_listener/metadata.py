@@ -1,0 +1,130 @@
+"""Temporary credentials served over plain HTTP: the ECS instance metadata service and a credentials URI.
+
+**ECS instance role.** Token first (IMDSv2 style): ``PUT /latest/api/token`` with
+``X-aliyun-ecs-metadata-token-ttl-seconds``, then ``GET /latest/meta-data/ram/security-credentials/<role>``
+with ``X-aliyun-ecs-metadata-token``; with no role name, ``GET .../security-credentials/`` names the instance's
+role first. When the service refuses a token (an old instance) the requests go without one, unless
+``ALIBABA_CLOUD_IMDSV1_DISABLED`` is true. The service is contacted only when an ECS role is configured: probing
+it off ECS would turn "no credentials" into a connection timeout.
+
+**Credentials URI.** ``GET <uri>`` answers ``{"Code": "Success", "AccessKeyId", "AccessKeySecret",
+"SecurityToken", "Expiration"}``; anything else is an error naming the URI (without its query), never echoing a
+secret.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ga_listener.credentials import Credentials, Scrubber
+from ga_listener.fetch import Fetcher, Reply, check_url, shown_url
+from ga_listener.sts import temporary_credentials
+
+__all__ = ["DEFAULT_METADATA_ENDPOINT", "METADATA_HOST", "EcsRoleCredentials", "UriCredentials"]
+
+METADATA_HOST = "100.100.100.200"
+DEFAULT_METADATA_ENDPOINT = f"http://{METADATA_HOST}"
+TOKEN_TTL_SECONDS = 300  # a token is fetched for each refresh and used at once
+_CREDENTIALS_PATH = "/latest/meta-data/ram/security-credentials/"
+
+
+class EcsRoleCredentials:
+    """Fetches the instance role's credentials (a ``fetch`` for ``RefreshingCredentials``); never pickled.
+
+    ``role_name`` ``None`` or empty: ask the service which role the instance has.
+    """
+
+    def __init__(
+        self, role_name: str | None, *, source: str, endpoint: str = DEFAULT_METADATA_ENDPOINT,
+        setting: str = "ga-listener:ecsMetadataEndpoint", imdsv1_allowed: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._base = check_url(endpoint, setting, plain_http_hosts=(METADATA_HOST,)).rstrip("/")
+        self._role, self._imdsv1_allowed = role_name or None, imdsv1_allowed
+        self.source = source
+        self._scrub = Scrubber()
+        self._fetcher = Fetcher(f"{source} (metadata service {shown_url(self._base)})", scrub=self._scrub,
+                                timeouts=(2.0, 5.0), direct=True, sleep=sleep)
+
+    def __repr__(self) -> str:
+        return f"EcsRoleCredentials(role={self._role!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError("EcsRoleCredentials hold a session and are never pickled")
+
+    def __call__(self) -> Credentials:
+        token = self._token()
+        headers = {"X-aliyun-ecs-metadata-token": token} if token else {}
+        role = self._role or self._discover(headers)
+        reply = self._fetcher.send("GET", f"{self._base}{_CREDENTIALS_PATH}{role}", headers=headers,
+                                   what=f"reading the credentials of role {role!r}")
+        if reply.status == 404:
+            raise self._fetcher.fail(f"the instance has no RAM role {role!r} (HTTP 404); check the role name")
+        return _success(reply, f"ECS role {role!r}", self._fetcher, self._scrub, self.source)
+
+    def _token(self) -> str | None:
+        reply = self._fetcher.send("PUT", f"{self._base}/latest/api/token", what="asking for a metadata token",
+                                   headers={"X-aliyun-ecs-metadata-token-ttl-seconds": str(TOKEN_TTL_SECONDS)})
+        if reply.status == 200 and reply.body.strip():
+            token = reply.body.decode("utf-8", "replace").strip()
+            self._scrub.add(token)
+            return token
+        if not self._imdsv1_allowed:
+            raise self._fetcher.fail(f"the metadata service gave no token (HTTP {reply.status}) and "
+                                     "ALIBABA_CLOUD_IMDSV1_DISABLED is true")
+        return None
+
+    def _discover(self, headers: dict[str, str]) -> str:
+        reply = self._fetcher.send("GET", f"{self._base}{_CREDENTIALS_PATH}", headers=headers,
+                                   what="asking for the instance's role name")
+        name = reply.text(200).split(" ")[0] if reply.status == 200 else ""
+        if not name:
+            raise self._fetcher.fail(f"the instance names no RAM role (HTTP {reply.status}); attach a role to "
+                                     "the instance or set alicloud:ecsRoleName")
+        return name
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._fetcher.close()
+
+
+class UriCredentials:
+    """Fetches credentials from a credentials URI (a ``fetch`` for ``RefreshingCredentials``); never pickled."""
+
+    def __init__(
+        self, uri: str, *, source: str, setting: str = "alicloud:credentialsUri",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._uri = check_url(uri, setting)
+        self.source = source
+        self._scrub = Scrubber()
+        self._fetcher = Fetcher(f"{source} ({shown_url(self._uri)})", scrub=self._scrub, sleep=sleep)
+
+    def __repr__(self) -> str:
+        return f"UriCredentials(uri={shown_url(self._uri)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError("UriCredentials hold a session and are never pickled")
+
+    def __call__(self) -> Credentials:
+        reply = self._fetcher.send("GET", self._uri, what="GET")
+        return _success(reply, "the credentials URI", self._fetcher, self._scrub, self.source)
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._fetcher.close()
+
+
+def _success(reply: Reply, what: str, fetcher: Fetcher, scrub: Scrubber, label: str) -> Credentials:
+    """The credentials of a ``{"Code": "Success", ...}`` answer; otherwise an error with the status and code only
+    (the rest of a failed answer could hold anything)."""
+    data = reply.json()
+    code = " ".join(str(data.get("Code", "")).split())[:60] if data is not None else ""
+    if reply.status != 200 or data is None or code != "Success":
+        shape = f"code {code!r}" if code else ("a JSON body without Code" if data is not None else "no JSON body")
+        raise fetcher.fail(f"{what} answered HTTP {reply.status} with {shape} instead of Code 'Success'")
+    credentials = temporary_credentials(data, label, lambda why: fetcher.fail(f"{what}: {why}"))
+    scrub.add(*credentials.secrets())
+    return credentials

@@ -1,0 +1,98 @@
+"""Fixtures of the credential tests: an emulator whose STS, metadata service and credentials URI are on, and the
+names every test shares (the root conftest scrubs the environment and HOME)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ga_emulator.server import EmulatorServer
+from ga_emulator.sts import StsOptions
+from tests.client.scripted_server import ScriptedServer
+
+BASE_ID, BASE_SECRET = "base-key-id-0001", "base/Secret+Value=&do-not-leak"
+ROLE = "acs:ram::1234567890123456:role/deployer"
+OTHER_ROLE = "acs:ram::1234567890123456:role/auditor"
+OIDC_PROVIDER = "acs:ram::1234567890123456:oidc-provider/github-actions"
+OIDC_TOKEN = "eyJhbGciOiJSUzI1NiJ9.oidc+token/value==&do-not-leak"
+ECS_ROLE = "ecs-deployer"
+GA_ACTIONS = frozenset({"DescribeListener", "UpdateListener", "ListListeners", "CreateListener", "DeleteListener"})
+
+
+def sts_options(**overrides: Any) -> StsOptions:
+    """Every credential service on, accepting the names above."""
+    options: dict[str, Any] = {"roles": (ROLE, OTHER_ROLE), "oidc_providers": (OIDC_PROVIDER,),
+                               "oidc_tokens": (OIDC_TOKEN,), "ecs_role": ECS_ROLE, "credentials_uri": True}
+    options.update(overrides)
+    return StsOptions(**options)
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    server = EmulatorServer(
+        port=0, credentials=[(BASE_ID, BASE_SECRET, None)], accelerators=["ga-1"],
+        listeners=["ga-1:lsr-web:tcp:80-80", "ga-1:lsr-api:tcp:9000-9000"], transition_seconds=0.3,
+        sts=sts_options(),
+    )
+    with server:
+        yield server
+
+
+class ShiftedClock:
+    """The emulator's wall clock, moved ahead by ``offset`` seconds: credentials expire without a test sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def shifted() -> ShiftedClock:
+    return ShiftedClock()
+
+
+@pytest.fixture
+def short_lived(shifted: ShiftedClock) -> Iterator[EmulatorServer]:
+    """An emulator on the ``shifted`` clock whose issued credentials live 60 s (move the clock to expire them;
+    its 15-minute timestamp tolerance absorbs the shift)."""
+    server = EmulatorServer(port=0, credentials=[(BASE_ID, BASE_SECRET, None)], accelerators=["ga-1"],
+                            listeners=["ga-1:lsr-web:tcp:80-80"], sts=sts_options(duration=60), clock=shifted)
+    with server:
+        yield server
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    """A loopback server answering from a script (for answers the emulator never gives)."""
+    with ScriptedServer() as scripted:
+        yield scripted
+
+
+@pytest.fixture
+def token_file(tmp_path: Path) -> Path:
+    path = tmp_path / "oidc-token"
+    path.write_text(OIDC_TOKEN + "\n", encoding="utf-8")
+    return path
+
+
+def write_profiles(path: Path, profiles: list[dict[str, Any]], current: str = "default") -> Path:
+    path.write_text(json.dumps({"current": current, "profiles": profiles}), encoding="utf-8")
+    return path
+
+
+def issued_origins(emulator: EmulatorServer) -> dict[str, str]:
+    """Issued access key id -> who issued it (AssumeRole, AssumeRoleWithOIDC, ecs, uri)."""
+    assert emulator.sts is not None
+    return {item.credential.access_key_id: item.origin for item in emulator.sts.issuer.issued}
+
+
+def ga_signers(emulator: EmulatorServer) -> list[str | None]:
+    """The access key ids that signed GA calls, in order."""
+    return [record.access_key_id for record in emulator.calls if record.action in GA_ACTIONS]

@@ -1,0 +1,158 @@
+"""Every credential source end to end: the real provider host (over gRPC, configured from stack config and
+environment as the engine does) adopts and changes a listener of the emulator, whose GA calls must be signed
+with the temporary credentials the source handed out, never with the key they were obtained with."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ga_emulator.server import EmulatorServer
+from tests.credentials.conftest import (
+    BASE_ID,
+    BASE_SECRET,
+    ECS_ROLE,
+    OIDC_PROVIDER,
+    ROLE,
+    ga_signers,
+    issued_origins,
+    sts_options,
+    write_profiles,
+)
+from tests.support.provider_host import Engine
+
+WEB: dict[str, Any] = {"listener_id": "lsr-web", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}],
+                       "name": "changed"}
+KEYS = {"alicloud:accessKey": BASE_ID, "alicloud:secretKey": BASE_SECRET}
+ENV_KEYS = {"ALIBABA_CLOUD_ACCESS_KEY_ID": BASE_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": BASE_SECRET}
+
+
+def engine_for(emulator: EmulatorServer, config: dict[str, str], env: dict[str, str] | None = None) -> Engine:
+    return Engine(config={"ga-listener:endpoint": emulator.url, "ga-listener:waitTimeout": "30", **config},
+                  env=env or {})
+
+
+def assert_signed_by(emulator: EmulatorServer, origin: str) -> list[str | None]:
+    """The listener changed, and every GA call was signed by credentials ``origin`` issued."""
+    assert emulator.backend.describe_listener("lsr-web").config.name == "changed"
+    signers, issued = ga_signers(emulator), issued_origins(emulator)
+    assert "UpdateListener" in [record.action for record in emulator.calls]
+    assert signers and {issued.get(signer or "") for signer in signers} == {origin}, (signers, issued)
+    return signers
+
+
+def assumed_with(emulator: EmulatorServer) -> set[str | None]:
+    """Who signed the AssumeRole calls."""
+    return {record.access_key_id for record in emulator.calls if record.action == "AssumeRole"}
+
+
+@pytest.mark.parametrize(("config", "env"), [
+    ({**KEYS, "alicloud:assumeRole": json.dumps({"roleArn": ROLE, "sessionName": "stack-dev"})}, {}),
+    ({"alicloud:assumeRole": json.dumps({"roleArn": ROLE})}, ENV_KEYS),
+    ({}, {**ENV_KEYS, "ALIBABA_CLOUD_ROLE_ARN": ROLE}),
+], ids=["stack-config-json", "config-role-on-environment-keys", "environment-role-on-environment-keys"])
+def test_assume_role(emulator: EmulatorServer, config: dict[str, str], env: dict[str, str]) -> None:
+    engine = engine_for(emulator, config, {**env, "ALIBABA_CLOUD_STS_ENDPOINT": emulator.url})
+    engine.up("web", WEB)
+    assert_signed_by(emulator, "AssumeRole")
+    assert assumed_with(emulator) == {BASE_ID}
+    engine.refresh("web")  # Read and Delete configure from the stored config, as the engine does
+    engine.destroy("web")
+    assert issued_origins(emulator)[emulator.calls[-1].access_key_id or ""] == "AssumeRole"
+
+
+def test_assume_role_with_oidc_and_a_token_file(emulator: EmulatorServer, token_file: Path) -> None:
+    spec = {"roleArn": ROLE, "oidcProviderArn": OIDC_PROVIDER, "oidcTokenFile": str(token_file)}
+    engine = engine_for(emulator, {"alicloud:assumeRoleWithOidc": json.dumps(spec),
+                                   "ga-listener:stsEndpoint": emulator.url})
+    engine.up("web", WEB)
+    assert_signed_by(emulator, "AssumeRoleWithOIDC")
+
+
+def test_the_ecs_instance_role(emulator: EmulatorServer) -> None:
+    engine_for(emulator, {"alicloud:ecsRoleName": ECS_ROLE, "ga-listener:ecsMetadataEndpoint": emulator.url}).up(
+        "web", WEB)
+    assert_signed_by(emulator, "ecs")
+
+
+def test_a_credentials_uri(emulator: EmulatorServer) -> None:
+    engine_for(emulator, {"alicloud:credentialsUri": f"{emulator.url}/credentials"}).up("web", WEB)
+    assert_signed_by(emulator, "uri")
+
+
+@pytest.fixture
+def profile_file(tmp_path: Path, token_file: Path) -> Path:
+    role = {"ram_role_arn": ROLE, "ram_session_name": "from-profile", "expired_seconds": 900}
+    return write_profiles(tmp_path / "config.json", [
+        {"name": "role", "mode": "RamRoleArn", "access_key_id": BASE_ID, "access_key_secret": BASE_SECRET, **role},
+        {"name": "ecs", "mode": "EcsRamRole", "ram_role_name": ECS_ROLE},
+        {"name": "oidc", "mode": "OIDC", "oidc_provider_arn": OIDC_PROVIDER, "oidc_token_file": str(token_file),
+         "ram_role_arn": ROLE, "role_session_name": "oidc-profile"},
+        {"name": "chain", "mode": "ChainableRamRoleArn", "source_profile": "ecs", "ram_role_arn": ROLE},
+    ], current="nobody")
+
+
+@pytest.mark.parametrize(("profile", "origin", "signs_assume_role"), [
+    ("role", "AssumeRole", {"base"}),
+    ("ecs", "ecs", set()),
+    ("oidc", "AssumeRoleWithOIDC", set()),
+    ("chain", "AssumeRole", {"ecs"}),  # AssumeRole signed with the instance role's credentials
+])
+def test_cli_profile_modes(
+    emulator: EmulatorServer, profile_file: Path, profile: str, origin: str, signs_assume_role: set[str]
+) -> None:
+    engine_for(emulator, {"alicloud:profile": profile, "alicloud:sharedCredentialsFile": str(profile_file),
+                          "ga-listener:stsEndpoint": emulator.url,
+                          "ga-listener:ecsMetadataEndpoint": emulator.url}).up("web", WEB)
+    assert_signed_by(emulator, origin)
+    issued = {**issued_origins(emulator), BASE_ID: "base"}
+    assert {issued[key or ""] for key in assumed_with(emulator)} == signs_assume_role
+    if profile == "role":
+        assert [r.params["DurationSeconds"] for r in emulator.calls if r.action == "AssumeRole"] == ["900"]
+
+
+@pytest.fixture
+def slow_emulator() -> Iterator[EmulatorServer]:
+    """Credentials live 2 s while a listener change takes 4 s: a token must be refreshed in the middle."""
+    server = EmulatorServer(port=0, credentials=[(BASE_ID, BASE_SECRET, None)], accelerators=["ga-1"],
+                            listeners=["ga-1:lsr-web:tcp:80-80"], transition_seconds=4.0,
+                            sts=sts_options(duration=2))
+    with server:
+        yield server
+
+
+@pytest.mark.slow
+def test_an_expiring_token_is_refreshed_during_a_long_wait(slow_emulator: EmulatorServer) -> None:
+    emulator = slow_emulator
+    engine = engine_for(emulator, {**KEYS, "alicloud:assumeRole": json.dumps({"roleArn": ROLE}),
+                                   "ga-listener:stsEndpoint": emulator.url})
+    engine.up("web", WEB)
+    signers = assert_signed_by(emulator, "AssumeRole")
+    calls = [record for record in emulator.calls if record.action != "AssumeRole"]
+    update = next(index for index, record in enumerate(calls) if record.action == "UpdateListener")
+    polls = {record.access_key_id for record in calls[update + 1:]}
+    assert len(set(signers)) >= 2 and polls - {calls[update].access_key_id}  # a new key in the middle of the wait
+    assert len([record for record in emulator.calls if record.action == "AssumeRole"]) == len(set(signers))
+    assert all(record.code is None for record in emulator.calls)  # never signed with an expired token
+
+
+def test_a_preview_with_every_source_configured_contacts_nothing(emulator: EmulatorServer, token_file: Path) -> None:
+    from tests.credentials.test_sources import CountingListener
+
+    listener = CountingListener()
+    try:
+        config = {**KEYS, "alicloud:assumeRole": json.dumps({"roleArn": ROLE}), "alicloud:ecsRoleName": ECS_ROLE,
+                  "alicloud:credentialsUri": f"{listener.url}/credentials", "ga-listener:stsEndpoint": listener.url,
+                  "ga-listener:ecsMetadataEndpoint": listener.url, "alicloud:assumeRoleWithOidc": json.dumps(
+                      {"roleArn": ROLE, "oidcProviderArn": OIDC_PROVIDER, "oidcTokenFile": str(token_file)})}
+        assert engine_for(emulator, config).preview("web", WEB)["failures"] == []
+        broken = engine_for(emulator, {**KEYS, "alicloud:assumeRole": "{roleArn: no-quotes}"})
+        assert broken.preview("web", WEB)["failures"] == [  # under no property: it is no input of the resource
+            ("", "alicloud:assumeRole must be an object (JSON text from the stack config)")]
+    finally:
+        listener.close()
+    assert listener.accepted == 0 and len(emulator.calls) == 0
