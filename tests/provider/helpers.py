@@ -51,7 +51,7 @@ def delete_out_of_band(emulator: Any, accelerator_id: str, listener_id: str, tim
         try:
             client.describe_listener(models.DescribeListenerRequest(region_id="cn-hangzhou", listener_id=listener_id))
         except TeaException as error:
-            if error.code == "NotExist.Listener":
+            if error.code in ("NotExist.Listener", "UnknownError"):  # UnknownError: how Terraform reads it too
                 return
             raise
         time.sleep(0.05)
