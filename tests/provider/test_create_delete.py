@@ -182,3 +182,50 @@ def test_create_failures_name_the_code_and_what_to_do(engine: Engine, inputs: di
         engine.up("api", inputs)
     assert words in raised.value.last_line and "creating a listener on" in raised.value.last_line
     assert "api" not in engine.state
+
+
+def test_deleting_a_listener_with_endpoint_groups_says_what_to_remove_first(engine: Engine,
+                                                                           emulator: EmulatorServer) -> None:
+    engine.up("api", API)
+    listener_id = engine.state["api"].id
+    emulator.backend.attach(listener_id, "endpoint_group")
+    with pytest.raises(ProviderError) as raised:
+        engine.destroy("api")
+    last = raised.value.last_line
+    assert "Exist.EndpointGroup" in last and "endpoint groups" in last and "delete those first" in last
+    assert live(emulator, listener_id).state == "active" and "api" in engine.state
+    emulator.backend.detach(listener_id, "endpoint_group")
+    engine.destroy("api")
+    assert gone(emulator, listener_id)
+
+
+def test_listener_quota_and_missing_bandwidth_package_are_clear_failures(engine: Engine,
+                                                                        emulator: EmulatorServer) -> None:
+    emulator.backend.set_modes({"listener_quota": len(listeners_of(emulator, "ga-1"))})
+    with pytest.raises(ProviderError) as raised:
+        engine.up("api", API)
+    assert "QuotaExceeded.Listener" in raised.value.last_line and "quota" in raised.value.last_line
+    emulator.backend.set_modes({"listener_quota": 50})
+    emulator.backend.configure_accelerator("ga-1", basic_bandwidth_package=False)
+    with pytest.raises(ProviderError) as raised:
+        engine.up("api", API)
+    assert "NotExist.BasicBandwidthPackage" in raised.value.last_line
+    assert "basic bandwidth package" in raised.value.last_line
+
+
+def test_a_busy_accelerator_is_waited_out(engine: Engine, emulator: EmulatorServer) -> None:
+    emulator.faults.enqueue("error", count=3, action="CreateListener", code="StateError.Accelerator")
+    engine.up("api", API)
+    assert live(emulator, engine.state["api"].id).state == "active"
+    assert [c.code for c in emulator.calls.of("CreateListener")] == ["StateError.Accelerator"] * 3 + [None]
+
+
+def test_not_found_right_after_a_create_is_not_there_yet(emulator: EmulatorServer) -> None:
+    emulator.backend.set_modes({"create_lag": 1.0})
+    engine = Engine.for_endpoint(emulator.url, KEY_ID, SECRET)
+    engine.up("api", API)
+    listener_id = engine.state["api"].id
+    polls = [c.code for c in emulator.calls.of("DescribeListener")]
+    assert "NotExist.Listener" in polls and polls[-1] is None  # invisible for a while, then seen
+    assert len(writes(emulator, "CreateListener")) == 1  # and never created twice
+    assert live(emulator, listener_id).state == "active"
