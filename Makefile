@@ -9,11 +9,9 @@ EMULATOR_PORT ?= 8787
 DEMO_KEY_ID := ga-demo-key-id
 DEMO_KEY_SECRET := ga-demo-key-secret
 PULUMI_VERSION := 3.272.0
-# What the demo stacks adopt: accelerator ga-demo with lsr-demo (examples/listener) and lsr-web, lsr-api
-# (examples/multi_listener). Tests start the emulator with these same flags (`make -s emulator-flags`).
-EMULATOR_FLAGS := --credential $(DEMO_KEY_ID):$(DEMO_KEY_SECRET) --accelerator ga-demo \
-	--listener ga-demo:lsr-demo:tcp:80-80 --listener ga-demo:lsr-web:tcp:8080-8080 \
-	--listener ga-demo:lsr-api:tcp:9000-9000
+# The accelerator the demo stacks create their listeners on (the project's and examples/multi_listener's dev
+# stacks, on ports that never overlap). Tests start the emulator with these same flags (`make -s emulator-flags`).
+EMULATOR_FLAGS := --credential $(DEMO_KEY_ID):$(DEMO_KEY_SECRET) --accelerator ga-demo
 
 .PHONY: up up-multi test lint bench emulator emulator-stop emulator-flags clean
 

@@ -1,7 +1,8 @@
-"""Demo program: adopt one Global Accelerator listener and keep it at the stack's configuration.
+"""Demo program: one Global Accelerator listener kept at the stack's configuration.
 
-Every setting comes from the stack (``Pulumi.dev.yaml`` points at the local emulator, ``Pulumi.prod.yaml`` at the
-real service), so the same program serves every environment.
+Every setting comes from the stack, so the same program serves every environment: ``Pulumi.dev.yaml`` creates a
+listener on the local emulator's accelerator (``acceleratorId``), ``Pulumi.prod.yaml`` adopts an existing one on
+the real service (``listenerId``).
 """
 
 import pulumi
@@ -15,13 +16,14 @@ port_ranges = [
 
 listener = Listener(
     "demo",
-    listener_id=config.require("listenerId"),
+    listener_id=config.get("listenerId"),  # adopt this existing listener ...
+    accelerator_id=config.get("acceleratorId"),  # ... or create one on this accelerator
     protocol=config.get("protocol") or "tcp",
     port_ranges=port_ranges,
     name=config.get("name"),
     description=config.get("description"),
     client_affinity=config.get("clientAffinity"),
-    on_delete=config.get("onDelete") or "retain",
+    on_delete=config.get("onDelete"),  # unset: delete what was created, retain what was adopted
 )
 
 pulumi.export("listener_id", listener.listener_id)
