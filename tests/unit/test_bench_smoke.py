@@ -18,3 +18,10 @@ def test_the_table_states_each_verdict() -> None:
     rows = [Row("fast", 2.0, 1.0, "s", "lower", 1.5), Row("zero", 0, 0, "calls", "lower", 1.0)]
     table = format_table(rows)
     assert "MISSED" in table.splitlines()[2] and table.splitlines()[3].endswith("ok")
+
+
+def test_the_lifecycle_benchmark_creates_eight_listeners_and_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import bench_lifecycle
+
+    monkeypatch.setattr(bench_lifecycle, "TRANSITION", 0.05)
+    assert bench_lifecycle.concurrent_creates_seconds(lambda i: f"ga-{i % 2}") > 0
