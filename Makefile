@@ -13,7 +13,7 @@ PULUMI_VERSION := 3.272.0
 # stacks, on ports that never overlap). Tests start the emulator with these same flags (`make -s emulator-flags`).
 EMULATOR_FLAGS := --credential $(DEMO_KEY_ID):$(DEMO_KEY_SECRET) --accelerator ga-demo
 
-.PHONY: up up-multi test lint bench emulator emulator-stop emulator-flags clean
+.PHONY: up destroy up-multi test lint bench emulator emulator-stop emulator-flags clean
 
 $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,10 @@ $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 # through the SDK's Automation API. Offline, this fails within seconds, naming the two ways out.
 PULUMI_CLI_DIR := $(CURDIR)/.pulumi-cli
 
-# $(call pulumi-up,PROJECT_DIR): the dev stack of that project against the emulator, state in .pulumi-state/.
-# The stack files commit the passphrase's encryptionsalt, so stack init writes nothing into the tree.
-define pulumi-up
+# $(call pulumi-dev,PROJECT_DIR,COMMAND): run `pulumi COMMAND --stack dev` in that project against the emulator,
+# state in .pulumi-state/. The stack files commit the passphrase's encryptionsalt, so stack init writes nothing
+# into the tree.
+define pulumi-dev
 	@pulumi=$$($(PY) scripts/pulumi_cli.py --version $(PULUMI_VERSION) --root $(PULUMI_CLI_DIR)) || exit 1; \
 	$(MAKE) --no-print-directory emulator || exit 1; \
 	mkdir -p .pulumi-state; \
@@ -35,16 +36,20 @@ define pulumi-up
 	  PULUMI_SKIP_UPDATE_CHECK=true \
 	  ALIBABA_CLOUD_ACCESS_KEY_ID=$(DEMO_KEY_ID) ALIBABA_CLOUD_ACCESS_KEY_SECRET=$(DEMO_KEY_SECRET) \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; cd $(1) && \
-	  "$$pulumi" stack select dev --create --non-interactive && "$$pulumi" up --stack dev --yes --non-interactive
+	  "$$pulumi" stack select dev --create --non-interactive && "$$pulumi" $(2) --stack dev --yes --non-interactive
 	@echo "The emulator is still running (pid $$(cat $(STATE_DIR)/pid)); stop it with: make emulator-stop"
 endef
 
 up: $(VENV)/.installed
-	$(call pulumi-up,$(CURDIR))
+	$(call pulumi-dev,$(CURDIR),up)
+
+# `pulumi destroy` of the dev stack: deletes the listener `make up` created.
+destroy: $(VENV)/.installed
+	$(call pulumi-dev,$(CURDIR),destroy)
 
 # The second example: several listeners of one accelerator from the dev stack's list.
 up-multi: $(VENV)/.installed
-	$(call pulumi-up,$(CURDIR)/examples/multi_listener)
+	$(call pulumi-dev,$(CURDIR)/examples/multi_listener,up)
 
 # Start the emulator in the background (idempotent) and wait for its ready line.
 emulator: $(VENV)/.installed

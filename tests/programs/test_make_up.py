@@ -66,12 +66,15 @@ def test_make_up_runs_the_pulumi_cli_on_path_against_the_emulator(tmp_path: Path
     variables = (f"STATE_DIR={state}", f"EMULATOR_PORT={port}")
     try:
         result = make("up", Path(f"{stub}:{path}"), tmp_path, *variables)
+        destroyed = make("destroy", Path(f"{stub}:{path}"), tmp_path, *variables)
     finally:
         make("emulator-stop", path, tmp_path, *variables)
     assert result.returncode == 0, result.stderr
+    assert destroyed.returncode == 0, destroyed.stderr
     calls = record.read_text().splitlines()
+    select = f"{ROOT}|file://{ROOT}/.pulumi-state|demo|stack select dev --create --non-interactive"
     assert calls == [
-        f"{ROOT}|file://{ROOT}/.pulumi-state|demo|stack select dev --create --non-interactive",
-        f"{ROOT}|file://{ROOT}/.pulumi-state|demo|up --stack dev --yes --non-interactive",
+        select, f"{ROOT}|file://{ROOT}/.pulumi-state|demo|up --stack dev --yes --non-interactive",
+        select, f"{ROOT}|file://{ROOT}/.pulumi-state|demo|destroy --stack dev --yes --non-interactive",
     ]
     assert f"listening on http://127.0.0.1:{port}" in result.stdout  # the emulator ran for it
