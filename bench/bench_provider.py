@@ -164,8 +164,8 @@ def count_rows() -> list[Row]:
         Row("API calls, no-change up", no_change, 0, "calls", "lower", 1.0, note="the floor is 0"),
         Row("UpdateListener calls, one-field change", updates, 1, "calls", "lower", 1.0, note="the floor is 1"),
         Row("DescribeListener calls per listener, refresh", reads_per_listener, 1, "calls", "lower", 1.0),
-        Row("DescribeListener polls per update (1 s transition)", polls, 1, "calls", "lower", 12.0,
-            note="Terraform: 1 poll, but only after a fixed 30 s"),
+        Row("DescribeListener calls per update (1 s transition)", polls, 1, "calls", "lower", 12.0,
+            note="the read just before the write, then the polls; Terraform: 1 poll, after a fixed 30 s"),
     ]
 
 
