@@ -224,11 +224,17 @@ class GaClient:
                 raise self._deadline_error(action, attempt, start, last) from last
             self._sleep(delay)
 
-    def describe_listener(self, listener_id: str, *, deadline: float | None = None) -> dict[str, Any]:
-        """DescribeListener: the raw JSON body (ports may come back as ints or strings). ``UnknownError`` is
-        retried only ``UNKNOWN_ERROR_ATTEMPTS`` times: it may mean the listener is gone."""
+    def describe_listener(
+        self, listener_id: str, *, deadline: float | None = None,
+        unknown_error_attempts: int | None = UNKNOWN_ERROR_ATTEMPTS,
+    ) -> dict[str, Any]:
+        """DescribeListener: the raw JSON body (ports may come back as ints or strings). ``UnknownError`` may mean
+        the listener is gone: it is retried only ``unknown_error_attempts`` times (``None``: like any server
+        error), so that a caller who can confirm with ListListeners does not wait out the whole deadline."""
+        policy = self._retry if unknown_error_attempts is None else self._retry.capped("UnknownError",
+                                                                                        unknown_error_attempts)
         return self.call("DescribeListener", {"ListenerId": listener_id}, deadline=deadline,
-                         retry_transient_states=True, retry=self._retry.capped("UnknownError", UNKNOWN_ERROR_ATTEMPTS))
+                         retry_transient_states=True, retry=policy)
 
     def update_listener(
         self, listener_id: str, changes: Mapping[str, Any], *, client_token: str,

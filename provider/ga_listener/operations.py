@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 from ga_listener import claims, plan
 from ga_listener.errors import (
@@ -35,15 +35,18 @@ from ga_listener.errors import (
 )
 from ga_listener.models import ListenerConfig
 from ga_listener.plan import Bookkeeping
-from ga_listener.waiter import Answer, wait_until
+from ga_listener.settings import DEFAULT_CREATE_VISIBILITY_TIMEOUT
+from ga_listener.waiter import Answer, WaitTimeoutError, wait_until
 
-__all__ = ["DEFAULT_CREATE_VISIBILITY_TIMEOUT", "ListenerOperationError", "ListenerOperations"]
+__all__ = ["ListenerOperationError", "ListenerOperations"]
 
 logger = logging.getLogger("ga_listener.operations")
 _LOCKS_GUARD = threading.Lock()
 _ACCELERATOR_LOCKS: dict[str, threading.RLock] = {}
 T = TypeVar("T")
-DEFAULT_CREATE_VISIBILITY_TIMEOUT = 60.0
+#: The share of a create's wait that a listener may stay invisible before its create counts as a replay of a
+#: deleted listener: the rest is left for the fresh create to be seen.
+INVISIBLE_SHARE = 0.9
 
 
 def accelerator_lock(accelerator_id: str) -> threading.RLock:
@@ -65,7 +68,8 @@ class _NeverSeen(Exception):
 class Client(Protocol):
     """The part of :class:`ga_listener.client.GaClient` the operations use."""
 
-    def describe_listener(self, listener_id: str, *, deadline: float | None = None) -> dict[str, Any]: ...
+    def describe_listener(self, listener_id: str, *, deadline: float | None = None,
+                          unknown_error_attempts: int | None = 3) -> dict[str, Any]: ...
 
     def list_listeners(self, accelerator_id: str, *, page_size: int = 50,
                        deadline: float | None = None) -> list[dict[str, Any]]: ...
@@ -82,7 +86,7 @@ class Client(Protocol):
 
     def delete_listener(
         self, accelerator_id: str, listener_id: str, *, client_token: str | None = None,
-        retry_transient_states: bool = True, missing_ok: bool = False, deadline: float | None = None,
+        retry_transient_states: bool = True, deadline: float | None = None,
     ) -> dict[str, Any]: ...
 
 
@@ -143,19 +147,31 @@ class ListenerOperations:
 
     # --- writing ---------------------------------------------------------------------------------------------
 
-    def _write(self, listener_id: str, accelerator_id: str, changed: Mapping[str, Any], *,
-               desired: Mapping[str, Any], live: Mapping[str, Any],
-               token_of: Callable[[Mapping[str, Any]], str]) -> Mapping[str, Any]:
-        """One UpdateListener applying ``changed`` to the ``live`` listener; returns the answer showing it."""
+    def _values(self, listener_id: str, changed: Mapping[str, Any], desired: Mapping[str, Any],
+                live: Mapping[str, Any]) -> dict[str, Any]:
+        """What a write applying ``changed`` to the ``live`` listener carries (see ``plan.write_values``)."""
         values, warnings = plan.write_values(changed, desired, live)
         for warning in warnings:
             logger.warning("listener %s: %s", listener_id, warning)
+        return values
+
+    def _send(self, listener_id: str, values: Mapping[str, Any], token_of: Callable[[Mapping[str, Any]], str]) -> float:
+        """One UpdateListener carrying ``values``; returns the deadline it and the wait after it share. A
+        listener or accelerator still busy (NotActive / StateError) is retried until that deadline."""
         params = plan.api_params(values, values)
         deadline = self._deadline()
-        # A listener or accelerator still busy (NotActive / StateError) is retried until the deadline.
         self.client.update_listener(listener_id, params, client_token=token_of(params),
                                     retry_transient_states=True, deadline=deadline)
-        return self._await_visible(listener_id, accelerator_id, values, deadline)
+        return deadline
+
+    def _write(self, listener_id: str, accelerator_id: str, changed: Mapping[str, Any], *,
+               desired: Mapping[str, Any], live: Mapping[str, Any],
+               token_of: Callable[[Mapping[str, Any]], str]) -> tuple[Mapping[str, Any], list[str]]:
+        """One UpdateListener applying ``changed`` to the ``live`` listener; returns the answer showing it and
+        the properties the write changed (those ``changed`` names, and any a protocol switch moved too)."""
+        values = self._values(listener_id, changed, desired, live)
+        deadline = self._send(listener_id, values, token_of)
+        return self._await_visible(listener_id, accelerator_id, values, deadline), plan.changed_fields(values, live)
 
     # --- adopt -------------------------------------------------------------------------------------------------
 
@@ -166,8 +182,10 @@ class ListenerOperations:
         so that a retried create snapshots the listener's true original configuration.
         """
         listener_id = str(config.listener_id)
-        found = _guard("adopt", listener_id, lambda: self.client.describe_listener(listener_id,
-                                                                                    deadline=self._deadline()))
+        # Its accelerator is not known yet, so an UnknownError cannot be confirmed with ListListeners: retried
+        # like any server error.
+        found = _guard("adopt", listener_id, lambda: self.client.describe_listener(
+            listener_id, deadline=self._deadline(), unknown_error_attempts=None))
         _refuse_service_managed(found, "Update", "adopt")
         accelerator_id = str(found.get("AcceleratorId", ""))
         with accelerator_lock(accelerator_id):
@@ -178,27 +196,33 @@ class ListenerOperations:
             changed = plan.changed_fields(wanted, adopted)
             if changed:
                 _refuse_https_without_certificate(listener_id, wanted, adopted)
-                body = self._apply_or_roll_back(listener_id, accelerator_id, wanted=wanted, adopted=adopted,
-                                                changed=changed, book=book)
-                book = book.applied(changed)
+                body, written = self._apply_or_roll_back(listener_id, accelerator_id, wanted=wanted,
+                                                         adopted=adopted, changed=changed, book=book)
+                book = book.applied(written)
         claims.claim(listener_id, book.adoption_id)
         return plan.build_outputs(plan.live_from_api(body), book)
 
     def _apply_or_roll_back(self, listener_id: str, accelerator_id: str, *, wanted: Mapping[str, Any],
-                            adopted: Mapping[str, Any], changed: list[str], book: Bookkeeping) -> Mapping[str, Any]:
-        values = {name: wanted[name] for name in changed}
+                            adopted: Mapping[str, Any], changed: list[str],
+                            book: Bookkeeping) -> tuple[Mapping[str, Any], list[str]]:
+        values = self._values(listener_id, {name: wanted[name] for name in changed}, wanted, adopted)
+        written = plan.changed_fields(values, adopted)
         try:
-            return self._write(listener_id, accelerator_id, values, desired=wanted, live=adopted,
-                               token_of=lambda params: plan.client_token(listener_id, "adopt", book, params))
+            deadline = self._send(listener_id, values,
+                                  lambda params: plan.client_token(listener_id, "adopt", book, params))
         except GaListenerError as error:
             if not _may_have_applied(error):  # the service refused the change: nothing to put back
                 raise _failure("adopt", listener_id, error) from None
-            return self._roll_back(listener_id, accelerator_id, adopted, changed, error)
+            self._roll_back(listener_id, accelerator_id, adopted, written, error)
+        try:
+            return self._await_visible(listener_id, accelerator_id, values, deadline), written
+        except GaListenerError as error:  # the write was accepted: whatever failed since, put it back
+            self._roll_back(listener_id, accelerator_id, adopted, written, error)
 
-    def _roll_back(self, listener_id: str, accelerator_id: str, adopted: Mapping[str, Any], changed: list[str],
-                   cause: GaListenerError) -> Mapping[str, Any]:
-        originals = {name: adopted[name] for name in changed if plan.canonical(name, adopted.get(name)) is not None}
-        unrestorable = [name for name in changed if name not in originals]
+    def _roll_back(self, listener_id: str, accelerator_id: str, adopted: Mapping[str, Any], written: list[str],
+                   cause: GaListenerError) -> NoReturn:
+        originals = {name: adopted[name] for name in written if plan.canonical(name, adopted.get(name)) is not None}
+        unrestorable = [name for name in written if name not in originals]
         try:
             live = plan.live_from_api(self._settled(listener_id, accelerator_id, {}))
             never_replayed = f"gal-rollback-{secrets.token_hex(12)}"
@@ -230,27 +254,29 @@ class ListenerOperations:
         accelerator_id = str(config.accelerator_id)
         wanted = plan.desired_values(config)
         initial = {name: value for name, value in wanted.items() if name in plan.CREATE_FIELDS}
-        params = plan.api_params(initial, initial)
+        params = plan.api_params(initial, initial)  # what CreateListener can carry; an update after it the rest
         key = config.resource_key
         token = plan.create_token(key, accelerator_id, params) if key else _fresh_create_token()
         with accelerator_lock(accelerator_id):
-            listener_id, body = self._create(accelerator_id, params, initial, token)
+            listener_id, body, fresh = self._create(accelerator_id, params, token)
             book = Bookkeeping.creating(wanted, config.deletion, key)
             live = plan.live_from_api(body)
             changed = plan.changed_fields(wanted, live)
             if changed:
                 try:
-                    body = self._write(listener_id, accelerator_id, {name: wanted[name] for name in changed},
-                                       desired=wanted, live=live,
-                                       token_of=lambda update: plan.client_token(listener_id, "create", book, update))
+                    body, written = self._write(
+                        listener_id, accelerator_id, {name: wanted[name] for name in changed}, desired=wanted,
+                        live=live, token_of=lambda update: plan.client_token(listener_id, "create", book, update))
                 except GaListenerError as error:
-                    self._undo_create(listener_id, accelerator_id, book, error)
-                book = book.applied(changed)
+                    self._undo_create(listener_id, accelerator_id, book, error, fresh=fresh)
+                book = book.applied(written)
         claims.claim(listener_id, book.adoption_id)
         return plan.build_outputs(plan.live_from_api(body), book)
 
-    def _create(self, accelerator_id: str, params: Mapping[str, Any], initial: Mapping[str, Any],
-                token: str) -> tuple[str, Mapping[str, Any]]:
+    def _create(self, accelerator_id: str, params: Mapping[str, Any],
+                token: str) -> tuple[str, Mapping[str, Any], bool]:
+        """CreateListener, then wait until the listener is active; ``(id, answer, fresh)``, where ``fresh`` is
+        false when the token replayed a create whose listener existed already (it was active at once)."""
         for _ in range(2):
             deadline = self._deadline()
             try:
@@ -264,12 +290,13 @@ class ListenerOperations:
                             accelerator_id, listener_id)
             else:
                 try:
-                    return listener_id, self._await_created(listener_id, accelerator_id, initial, deadline)
-                except _NeverSeen:
+                    body, fresh = self._await_created(listener_id, accelerator_id, deadline)
+                    return listener_id, body, fresh
+                except _NeverSeen as never:
                     logger.warning(
-                        "listener %s, answered by the create on %s, stayed invisible for %g s: its ClientToken "
+                        "listener %s, answered by the create on %s, stayed invisible for %.0f s: its ClientToken "
                         "replayed a create whose listener was deleted since; creating afresh", listener_id,
-                        accelerator_id, self.create_visibility_timeout)
+                        accelerator_id, never.args[0])
                 except GaListenerError as error:
                     raise ListenerOperationError(
                         f"listener {listener_id} was created on {accelerator_id} but did not settle: {error}. "
@@ -279,26 +306,47 @@ class ListenerOperations:
         raise ListenerOperationError(f"creating a listener on {accelerator_id} failed: the listener answered by "
                                      "a fresh create never became visible either")
 
-    def _await_created(self, listener_id: str, accelerator_id: str, initial: Mapping[str, Any],
-                       deadline: float) -> Mapping[str, Any]:
-        """Wait until the new listener is active and shows what the create sent. Not found right after a create
-        means "not there yet", up to ``create_visibility_timeout``."""
-        invisible_until = time.monotonic() + self.create_visibility_timeout
+    def _await_created(self, listener_id: str, accelerator_id: str,
+                       deadline: float) -> tuple[Mapping[str, Any], bool]:
+        """Wait until the new listener is seen active; returns it and whether it was fresh (first seen missing or
+        still ``init``). Not found right after a create means "not there yet", for ``create_visibility_timeout``
+        (at most ``INVISIBLE_SHARE`` of the wait, so a replay is recognised before the deadline). What the create
+        set need not show yet: the caller compares and writes what differs (a replay may answer with a listener
+        changed since)."""
+        window = min(self.create_visibility_timeout, INVISIBLE_SHARE * max(deadline - time.monotonic(), 0.0))
+        invisible_until = time.monotonic() + window
+        first: list[Answer] = []
+        seen = False
 
         def done(answer: Answer) -> bool:
+            nonlocal seen
+            if not first:
+                first.append(answer)
+            seen = seen or answer is not None
             if answer is None:
                 if time.monotonic() > invisible_until:
-                    raise _NeverSeen
+                    raise _NeverSeen(window)
                 return False
-            return _active(answer) and not plan.not_visible(initial, plan.live_from_api(answer))
+            return _active(answer)
 
-        answer = self._await(listener_id, accelerator_id, deadline, done=done,
-                             what=f"new listener {listener_id} to be active")
+        try:
+            answer = self._await(listener_id, accelerator_id, deadline, done=done,
+                                 what=f"new listener {listener_id} to be active")
+        except WaitTimeoutError:
+            if not seen:  # the whole wait without a sighting: the same verdict
+                raise _NeverSeen(window) from None
+            raise
         assert answer is not None
-        return answer
+        fresh = first[0] is None or str(first[0].get("State", "")).lower() == "init"
+        return answer, fresh
 
-    def _undo_create(self, listener_id: str, accelerator_id: str, book: Bookkeeping,
-                     cause: GaListenerError) -> None:
+    def _undo_create(self, listener_id: str, accelerator_id: str, book: Bookkeeping, cause: GaListenerError, *,
+                     fresh: bool) -> NoReturn:
+        if not fresh:  # the token replayed a listener an earlier run made (and maybe kept on purpose): keep it
+            raise ListenerOperationError(
+                f"creating a listener on {accelerator_id} failed: its ClientToken replayed listener {listener_id}, "
+                f"made by an earlier run, which could not be brought to this configuration ({cause}); it was left "
+                "as it is.") from None
         try:
             self._delete(listener_id, accelerator_id, book)
             outcome = f"listener {listener_id} was deleted again"
@@ -324,9 +372,9 @@ class ListenerOperations:
         if not changed:
             return plan.build_outputs(olds, book)
         accelerator_id = str(olds.get("accelerator_id", ""))
-        applied = book.applied(changed)
+        next_revision = book.applied(changed)  # the revision the change's ClientToken is derived from
 
-        def apply() -> Mapping[str, Any]:
+        def apply() -> tuple[Mapping[str, Any], list[str]]:
             found = self._read(listener_id, accelerator_id, self._deadline())  # live, just before the write
             if found is None:
                 raise ListenerNotFoundError("NotExist.Listener", f"listener {listener_id} does not exist",
@@ -336,12 +384,12 @@ class ListenerOperations:
             live = plan.live_from_api(body)
             _refuse_https_without_certificate(listener_id, wanted, live)
             return self._write(listener_id, accelerator_id, {name: wanted[name] for name in changed}, desired=wanted,
-                               live=live, token_of=lambda params: plan.client_token(listener_id, "update", applied,
-                                                                                     params))
+                               live=live, token_of=lambda params: plan.client_token(listener_id, "update",
+                                                                                     next_revision, params))
 
         with accelerator_lock(accelerator_id):
-            body = _guard("update", listener_id, apply)
-        return plan.build_outputs(plan.live_from_api(body), applied)
+            body, written = _guard("update", listener_id, apply)
+        return plan.build_outputs(plan.live_from_api(body), book.applied(written))
 
     def refresh(self, listener_id: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The live listener as outputs, keeping the bookkeeping of ``props``; ``None`` when it is gone."""
@@ -375,9 +423,13 @@ class ListenerOperations:
         accelerator_id = str(props.get("accelerator_id") or "")
         if book.on_delete == "delete":
             _guard("delete", listener_id, lambda: self._delete(listener_id, accelerator_id, book))
+        elif book.created:  # named by its id since, with restore: nothing was adopted, so nothing to put back
+            logger.warning("listener %s was created by this resource: there is no earlier configuration to restore; "
+                           "it is left as it is", listener_id)
+            claims.forget(listener_id, book.adoption_id)
         else:
             _guard("restore", listener_id, lambda: self._restore(listener_id, accelerator_id, props, book))
-        claims.forget(listener_id, book.adoption_id)
+            claims.forget(listener_id, book.adoption_id)
 
     def _restore(self, listener_id: str, accelerator_id: str, props: Mapping[str, Any], book: Bookkeeping) -> None:
         found = self._read(listener_id, accelerator_id or None, self._deadline())
@@ -385,7 +437,7 @@ class ListenerOperations:
             return
         accelerator_id = str(found.get("AcceleratorId", accelerator_id))
         with accelerator_lock(accelerator_id):
-            body = self._settled(listener_id, accelerator_id, found)  # a fresh read, not a stale one
+            body = self._settled(listener_id, accelerator_id, found)  # read now, not the state recorded at up
             live = plan.live_from_api(body)
             fields = sorted({*book.managed, *book.touched})
             moved = [name for name in fields
@@ -403,13 +455,13 @@ class ListenerOperations:
 
     def _delete(self, listener_id: str, accelerator_id: str, book: Bookkeeping) -> None:
         """DeleteListener, then wait until the listener is gone."""
+        found = self._read(listener_id, accelerator_id or None, self._deadline())
+        if found is None:
+            claims.mark_deleted(listener_id)
+            return
+        _refuse_service_managed(found, "Delete", "delete")
+        accelerator_id = str(found.get("AcceleratorId") or accelerator_id)
         with accelerator_lock(accelerator_id):
-            found = self._read(listener_id, accelerator_id or None, self._deadline())
-            if found is None:
-                claims.mark_deleted(listener_id)
-                return
-            _refuse_service_managed(found, "Delete", "delete")
-            accelerator_id = str(found.get("AcceleratorId", accelerator_id))
             deadline = self._deadline()
             try:
                 self.client.delete_listener(accelerator_id, listener_id, retry_transient_states=True, deadline=deadline,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from ga_listener.models import MANAGED_FIELDS, ListenerConfig
+from ga_listener.models import IDLE_TIMEOUT_RANGES, MANAGED_FIELDS, ListenerConfig
 
 __all__ = [
     "CREATE_FIELDS",
@@ -64,7 +64,6 @@ INT_FIELDS = frozenset({"idle_timeout", "request_timeout"})
 CREATE_FIELDS = frozenset(API_NAMES) - {"proxy_protocol", "backend_ports"}
 #: The idle timeout a listener gets when it switches to a protocol whose range its old value is outside of.
 DEFAULT_IDLE_TIMEOUT = {"tcp": 900, "udp": 20, "http": 15, "https": 15}
-IDLE_TIMEOUT_RANGES = {"tcp": (10, 900), "udp": (10, 20), "http": (1, 60), "https": (1, 60)}
 TCP_UDP = frozenset({"tcp", "udp"})
 
 
@@ -154,6 +153,8 @@ def live_from_api(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def _differs(field: str, wanted: Any, current: Any, protocol: str | None) -> bool:
     current = canonical(field, current)
+    if wanted is None:  # a recorded "no value" (outputs of a listener that had none)
+        return current is not None
     if field == "forwarded_for_config":
         # Only the flags the user set are managed; the others stay as the listener has them.
         current = current or {}

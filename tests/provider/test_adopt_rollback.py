@@ -60,3 +60,43 @@ def test_a_refused_change_needs_no_roll_back(engine: Engine, emulator: EmulatorS
     assert "PortConflict.Listener" in raised.value.last_line
     assert writes(emulator) == []
     assert [c.code for c in emulator.calls.of("UpdateListener")] == ["PortConflict.Listener"]
+
+
+def refuse_the_poll_after_the_write(emulator: EmulatorServer, code: str) -> threading.Thread:
+    """Once the emulator has applied the UpdateListener, make the next DescribeListener (the waiter's first
+    poll) answer ``code``, an error no retry cures."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if writes(emulator):
+                emulator.faults.enqueue("error", code=code, action="DescribeListener")
+                return
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher
+
+
+def test_a_refusal_after_the_write_was_accepted_still_puts_the_listener_back(engine: Engine,
+                                                                            emulator: EmulatorServer) -> None:
+    """The write itself succeeded: an error in the wait after it (here a 4xx no retry cures) says nothing about
+    whether the change was applied, so the adopted configuration is put back all the same."""
+    watcher = refuse_the_poll_after_the_write(emulator, "Forbidden.RAM")
+    with pytest.raises(ProviderError) as raised:
+        engine.up("web", {**WEB, "client_affinity": "SOURCE_IP"})
+    watcher.join()
+    assert "Forbidden.RAM" in raised.value.last_line and "put back" in raised.value.last_line
+    assert live(emulator, "lsr-web").client_affinity == "NONE"
+
+
+def test_restore_puts_back_what_a_protocol_switch_moved_implicitly(engine: Engine, emulator: EmulatorServer) -> None:
+    """Switching tcp (idle timeout 900) to udp sends udp's default idle timeout (20) besides the protocol: it is
+    recorded as written, and restore puts both back."""
+    engine.up("web", {**WEB, "protocol": "udp", "on_delete": "restore"})
+    outputs = engine.state["web"].outputs
+    assert outputs["idle_timeout"] == 20 and sorted(outputs["touched_fields"]) == ["idle_timeout", "protocol"]
+    engine.destroy("web")
+    after = live(emulator, "lsr-web")
+    assert (after.protocol.lower(), after.idle_timeout) == ("tcp", 900)

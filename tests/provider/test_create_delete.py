@@ -229,3 +229,32 @@ def test_not_found_right_after_a_create_is_not_there_yet(emulator: EmulatorServe
     assert "NotExist.Listener" in polls and polls[-1] is None  # invisible for a while, then seen
     assert len(writes(emulator, "CreateListener")) == 1  # and never created twice
     assert live(emulator, listener_id).state == "active"
+
+
+def test_a_replay_answering_a_retained_listener_changed_since_takes_it_over(engine: Engine,
+                                                                           emulator: EmulatorServer) -> None:
+    """Created, changed, retained (dropped from the stack), then the same resource with its first configuration:
+    the create's token replays the existing listener, which is taken over and brought back to that
+    configuration; if that fails, it is left as it is, never deleted."""
+    engine.up("api", {**API, "on_delete": "retain"})
+    listener_id = engine.state["api"].id
+    engine.up("api", {**API, "on_delete": "retain", "name": "changed"})
+    engine.destroy("api")  # retained
+    emulator.faults.enqueue("error", code="Forbidden.RAM", action="UpdateListener")
+    with pytest.raises(ProviderError) as raised:
+        engine.up("api", {**API, "on_delete": "retain"})
+    assert f"replayed listener {listener_id}" in raised.value.last_line and "left as it is" in raised.value.last_line
+    assert live(emulator, listener_id).name == "changed"  # kept, not deleted
+    engine.up("api", {**API, "on_delete": "retain"})
+    assert engine.state["api"].id == listener_id and live(emulator, listener_id).name == "api"
+    assert len(writes(emulator, "CreateListener")) == 3 and writes(emulator, "DeleteListener") == []
+
+
+def test_a_replay_of_a_deleted_listener_is_recognised_within_a_short_wait_timeout(emulator: EmulatorServer) -> None:
+    """createVisibilityTimeout (60 s) above waitTimeout (3 s): the invisible window shrinks to fit the wait."""
+    engine = Engine.for_endpoint(emulator.url, KEY_ID, SECRET, wait_timeout=3)
+    engine.up("api", API)
+    first = engine.state["api"].id
+    engine.destroy("api")
+    engine.up("api", API)
+    assert engine.state["api"].id != first and live(emulator, engine.state["api"].id).state == "active"
