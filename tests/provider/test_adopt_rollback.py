@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,20 +16,25 @@ from tests.support.provider_host import Engine, ProviderError
 WEB: dict[str, Any] = {"listener_id": "lsr-web", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}]}
 
 
-def stall_the_poll_after_the_write(emulator: EmulatorServer, seconds: float) -> threading.Thread:
-    """Once the emulator has applied the UpdateListener, make the next request (the waiter's first poll) hang."""
+def after_the_write(emulator: EmulatorServer, fault: Callable[[], None]) -> threading.Thread:
+    """Once the emulator has applied the UpdateListener, queue ``fault`` for what comes next (the waiter's poll)."""
 
     def watch() -> None:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if writes(emulator):
-                emulator.faults.enqueue("slow", delay=seconds)
+                fault()
                 return
-            time.sleep(0.005)
+            time.sleep(0.002)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     return watcher
+
+
+def stall_the_poll_after_the_write(emulator: EmulatorServer, seconds: float) -> threading.Thread:
+    """Once the emulator has applied the UpdateListener, make the next request (the waiter's first poll) hang."""
+    return after_the_write(emulator, lambda: emulator.faults.enqueue("slow", delay=seconds))
 
 
 def test_failure_after_the_write_puts_the_adopted_configuration_back(engine: Engine,
@@ -65,18 +71,7 @@ def test_a_refused_change_needs_no_roll_back(engine: Engine, emulator: EmulatorS
 def refuse_the_poll_after_the_write(emulator: EmulatorServer, code: str) -> threading.Thread:
     """Once the emulator has applied the UpdateListener, make the next DescribeListener (the waiter's first
     poll) answer ``code``, an error no retry cures."""
-
-    def watch() -> None:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if writes(emulator):
-                emulator.faults.enqueue("error", code=code, action="DescribeListener")
-                return
-            time.sleep(0.002)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    return watcher
+    return after_the_write(emulator, lambda: emulator.faults.enqueue("error", code=code, action="DescribeListener"))
 
 
 def test_a_refusal_after_the_write_was_accepted_still_puts_the_listener_back(engine: Engine,
