@@ -235,7 +235,8 @@ class ListenerProvider(ResourceProvider):
         return CreateResult(str(outputs["listener_id"]), outputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Send one UpdateListener with exactly what changed, then wait until the listener is active."""
+        """Send one UpdateListener with what changed (built from a fresh read), then wait until the listener
+        is active and shows it."""
         return UpdateResult(self._operations().update(id_, olds, _parse(news)))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
