@@ -10,11 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench import Row
-from ga_emulator.server import EmulatorServer
+from bench.bench_provider import KEY_ID, SECRET, TRANSITION, emulator
 from tests.support.provider_host import PROVIDER_KEY, Engine, urn_for
-
-KEY_ID, SECRET = "bench-key-id", "bench-key-secret"
-TRANSITION = 1.0
 
 
 def create_inputs(index: int, accelerator_id: str) -> dict[str, Any]:
@@ -23,15 +20,11 @@ def create_inputs(index: int, accelerator_id: str) -> dict[str, Any]:
             "name": f"bench{index}", "resource_key": f"bench/dev/l{index}"}
 
 
-def emulator(accelerators: list[str]) -> EmulatorServer:
-    return EmulatorServer(credentials=[(KEY_ID, SECRET, None)], accelerators=accelerators,
-                          transition_seconds=TRANSITION)
-
 
 def one_create_and_delete() -> tuple[float, float]:
     """Median seconds of one create and of one delete (five of each, one host)."""
     creates, deletes = [], []
-    with emulator(["ga-1"]) as server:
+    with emulator([], ["ga-1"]) as server:
         engine = Engine.for_endpoint(server.url, KEY_ID, SECRET, wait_timeout=60)
         with engine.host() as host:
             for round_ in range(5):
@@ -47,7 +40,7 @@ def one_create_and_delete() -> tuple[float, float]:
 
 def concurrent_creates_seconds(accelerator_of: Callable[[int], str]) -> float:
     """Eight creates at once through one host (its four threads), as one `pulumi up` of eight new listeners."""
-    with emulator(sorted({accelerator_of(i) for i in range(8)})) as server:
+    with emulator([], sorted({accelerator_of(i) for i in range(8)})) as server:
         engine = Engine.for_endpoint(server.url, KEY_ID, SECRET, wait_timeout=120)
         with engine.host() as host:
             checked = [host.check(urn_for(f"l{i}"), {}, {**create_inputs(i, accelerator_of(i)),

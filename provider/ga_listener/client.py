@@ -153,6 +153,7 @@ class GaClient:
         self.signature_version = signature_version
         self._timeouts = (connect_timeout, read_timeout)
         self._retry = retry or RetryPolicy()
+        self._describe_retry = self._retry.capped("UnknownError", UNKNOWN_ERROR_ATTEMPTS)  # built once: a hot path
         self._clock, self._sleep, self._random, self._wall_clock = clock, sleep, random, wall_clock
         self._session: requests.Session | None = None
         self._proxies: dict[str, str] = {}  # read from the environment once, when the session opens
@@ -231,8 +232,12 @@ class GaClient:
         """DescribeListener: the raw JSON body (ports may come back as ints or strings). ``UnknownError`` may mean
         the listener is gone: it is retried only ``unknown_error_attempts`` times (``None``: like any server
         error), so that a caller who can confirm with ListListeners does not wait out the whole deadline."""
-        policy = self._retry if unknown_error_attempts is None else self._retry.capped("UnknownError",
-                                                                                        unknown_error_attempts)
+        if unknown_error_attempts is None:
+            policy = self._retry
+        elif unknown_error_attempts == UNKNOWN_ERROR_ATTEMPTS:
+            policy = self._describe_retry
+        else:
+            policy = self._retry.capped("UnknownError", unknown_error_attempts)
         return self.call("DescribeListener", {"ListenerId": listener_id}, deadline=deadline,
                          retry_transient_states=True, retry=policy)
 

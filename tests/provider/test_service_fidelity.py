@@ -57,9 +57,8 @@ def plain() -> Iterator[tuple[EmulatorServer, Engine]]:
 
 def settle(emulator: EmulatorServer, listener_id: str) -> None:
     """Wait until the emulator's own state (not a lagging read) has the listener active."""
-    while emulator.backend.snapshot() and any(
-            item["ListenerId"] == listener_id and item["State"] != "active"
-            for item in emulator.backend.snapshot()["Listeners"]):
+    while any(item["ListenerId"] == listener_id and item["State"] != "active"
+              for item in emulator.backend.snapshot()["Listeners"]):
         pass
 
 
@@ -134,8 +133,7 @@ def test_throttling_and_busy_answers_are_waited_out(engine: Engine, emulator: Em
     engine.up("web", {**TCP, "name": "before"})
     emulator.faults.enqueue(kind, count=2, action="UpdateListener")
     engine.up("web", {**TCP, "name": "after"})
-    updates = writes(emulator) + [c for c in emulator.calls.of("UpdateListener") if c.fault == kind]
-    assert len([c for c in updates if c.fault == kind]) == 2
+    assert len([c for c in emulator.calls.of("UpdateListener") if c.fault == kind]) == 2
     assert truth(emulator, "lsr-tcp")["Name"] == "after"
 
 
