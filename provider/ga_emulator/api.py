@@ -73,6 +73,9 @@ COMMON_PARAMS = frozenset(
     }
 )
 
+#: Parameters that carry a secret (STS's AssumeRoleWithOIDC): never recorded in clear.
+SECRET_PARAMS = frozenset({"OIDCToken"})
+
 
 @dataclass(frozen=True)
 class CallRecord:
@@ -155,14 +158,15 @@ def new_request_id() -> str:
     return str(uuid.uuid4()).upper()
 
 
-def error_body(error: EmulatorError, request_id: str) -> dict[str, Any]:
-    """The service's error body."""
+def error_body(error: EmulatorError, request_id: str, *, host_id: str = HOST_ID,
+               product: str = "Ga") -> dict[str, Any]:
+    """The service's error body (GA's, or another product's such as STS)."""
     return {
         "RequestId": request_id,
-        "HostId": HOST_ID,
+        "HostId": host_id,
         "Code": error.code,
         "Message": error.message,
-        "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product=Ga&requestId={request_id}",
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product={product}&requestId={request_id}",
     }
 
 
@@ -281,8 +285,10 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def _business_params(request: WireRequest) -> dict[str, str]:
-    return {key: value for key, value in request.params.items() if key not in COMMON_PARAMS}
+def business_params(request: WireRequest) -> dict[str, str]:
+    """The parameters a call record keeps: no signature plumbing, and secrets a request may carry masked."""
+    return {key: "***" if key in SECRET_PARAMS else value for key, value in request.params.items()
+            if key not in COMMON_PARAMS}
 
 
 def claimed_action(request: WireRequest) -> str:
@@ -311,7 +317,7 @@ class Api:
     def handle(self, request: WireRequest, fault: Fault | None = None) -> Answer:
         """Authenticate, dispatch and render one API request (never raises)."""
         request_id, signature_version, replayed, key_id = new_request_id(), None, False, None
-        params = _business_params(request)
+        params = business_params(request)
         action = claimed_action(request)
         try:
             identity = self._auth.verify(request)
@@ -346,14 +352,14 @@ class Api:
         else:
             spec, headers = FAULT_ANSWERS[fault.kind]
             error = spec.error()
-        params = _business_params(request)
+        params = business_params(request)
         record = CallRecord(claimed_action(request), params, request_id, error.http_status, error.code, fault.kind)
         self.calls.append(record)
         return Answer(error.http_status, error_body(error, request_id), record, headers)
 
     def record_drop(self, request: WireRequest, fault: Fault) -> CallRecord:
         """Record a call whose connection is dropped before processing (``http_status`` 0)."""
-        params = _business_params(request)
+        params = business_params(request)
         record = CallRecord(claimed_action(request), params, "", 0, None, fault.kind)
         self.calls.append(record)
         return record

@@ -183,6 +183,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(answer.status, answer.body)
             _log(answer.record, started)
             return
+        if emulator.sts is not None and emulator.sts.claims(request):  # faults are the GA API's, never STS's
+            answer = emulator.sts.handle(request)
+            _log(answer.record, started)
+            self._send_json(answer.status, answer.body, answer.headers)
+            return
         fault = emulator.faults.next(claimed_action(request))
         if fault is not None and fault.kind == "drop":
             self.close_connection = True
@@ -193,8 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind in ANSWERING_KINDS:
             answer = emulator.api.fault_answer(request, fault)
         else:
-            sts = emulator.sts if emulator.sts is not None and emulator.sts.claims(request) else None
-            answer = (sts or emulator.api).handle(request, fault)
+            answer = emulator.api.handle(request, fault)
         _log(answer.record, started)
         if fault is not None and fault.kind == "drop_after":
             self.close_connection = True

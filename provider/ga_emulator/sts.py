@@ -28,10 +28,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ga_emulator.api import Answer, CallLog, CallRecord, new_request_id
+from ga_emulator.api import Answer, CallLog, CallRecord, business_params, claimed_action, error_body, new_request_id
 from ga_emulator.auth import Authenticator, Credential
 from ga_emulator.errors import INVALID_ACTION, EmulatorError, ErrorSpec, missing_parameter
-from ga_emulator.faults import Fault
 from ga_emulator.metadata import MetadataService, credentials_body
 from ga_emulator.wire import WireRequest
 
@@ -137,11 +136,11 @@ class CredentialServices:
         """Answer a metadata or credentials-URI request on ``handler``."""
         self.metadata.serve(handler, path)
 
-    def handle(self, request: WireRequest, fault: Fault | None = None) -> Answer:
+    def handle(self, request: WireRequest) -> Answer:
         """Answer (and record) one STS call; never raises."""
         request_id, signature_version, key_id = new_request_id(), None, None
         params = request.params
-        action = request.headers.get("x-acs-action") or params.get("Action", "")
+        action = claimed_action(request)
         try:
             if action == "AssumeRoleWithOIDC":
                 body = self._assume_role_with_oidc(params, request_id)
@@ -155,11 +154,9 @@ class CredentialServices:
                 raise INVALID_ACTION.error(f"Action {action[:60]!r} is not one the emulated STS implements.")
             status = 200
         except EmulatorError as error:
-            status, body = error.http_status, _error_body(error, request_id)
-        shown = {k: ("***" if k == "OIDCToken" else v) for k, v in params.items()
-                 if k not in ("Signature", "SecurityToken", "SignatureNonce", "AccessKeyId", "Timestamp")}
-        record = CallRecord(action, shown, request_id, status, body.get("Code"), fault.kind if fault else None,
-                            False, signature_version, key_id)
+            status, body = error.http_status, error_body(error, request_id, host_id=STS_HOST_ID, product="Sts")
+        record = CallRecord(action, business_params(request), request_id, status, body.get("Code"), None, False,
+                            signature_version, key_id)
         self._calls.append(record)
         return Answer(status, body, record)
 
@@ -212,11 +209,6 @@ class CredentialServices:
         body["OIDCTokenInfo"] = {"Subject": "ga-emulator-subject", "Issuer": "https://oidc.ga-emulator.invalid",
                                  "ClientIds": "sts.aliyuncs.com"}
         return body
-
-
-def _error_body(error: EmulatorError, request_id: str) -> dict[str, Any]:
-    return {"RequestId": request_id, "HostId": STS_HOST_ID, "Code": error.code, "Message": error.message,
-            "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product=Sts&requestId={request_id}"}
 
 
 # --- the command line -------------------------------------------------------------------------------------------

@@ -26,7 +26,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ga_listener import signing
 from ga_listener.credentials import Credentials, CredentialsProvider, Scrubber, resolve_credentials
@@ -49,14 +48,14 @@ from ga_listener.retry import (
     is_transient_state,
 )
 from ga_listener.wire import (
-    URL_FILTER,
-    is_loopback,
     mask_tokens,
+    new_session,
     parse_body,
     parse_endpoint,
     pinned_adapter_type,
     retry_after_seconds,
     service_throttled,
+    transport_settings,
 )
 
 if TYPE_CHECKING:
@@ -159,7 +158,7 @@ class GaClient:
         self._proxies: dict[str, str] = {}  # read from the environment once, when the session opens
         self._verify: bool | str = True
         self._lock = threading.Lock()
-        self._scrubber = Scrubber(credentials.secrets() if isinstance(credentials, Credentials) else ())
+        self._scrubber = Scrubber()  # every secret the client signs with joins it (_current_credentials)
         self._signed_with: Credentials | None = None  # the last credentials seen, to add new secrets once
 
     def __repr__(self) -> str:
@@ -391,18 +390,9 @@ class GaClient:
             return session
         with self._lock:
             if self._session is None:
-                import requests  # lazy, see _send
-
-                session = requests.Session()
-                session.trust_env = False
-                adapter = pinned_adapter_type()(pool_connections=2, pool_maxsize=POOL_SIZE, max_retries=0)
-                session.mount("https://", adapter)
-                session.mount("http://", adapter)
-                logging.getLogger("urllib3.connectionpool").addFilter(URL_FILTER)  # idempotent
-                if not is_loopback(urlsplit(self._base_url).hostname or ""):
-                    self._proxies = requests.utils.get_environ_proxies(self._base_url)
-                    self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-                self._session = session
+                self._proxies, self._verify = transport_settings(self._base_url)
+                self._session = new_session(pinned_adapter_type()(pool_connections=2, pool_maxsize=POOL_SIZE,
+                                                                  max_retries=0))
             return self._session
 
     def _delay_before_retry(

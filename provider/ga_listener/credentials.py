@@ -172,7 +172,6 @@ class RefreshingCredentials:
         # (credentials, used until, refreshed after): replaced as one tuple, so readers without the lock
         # never see the times of one credential with another
         self._state: tuple[Credentials | None, float, float] = (None, float("-inf"), float("-inf"))
-        self.refreshes = 0  # how many times credentials were fetched (for tests and logs)
 
     @property
     def source(self) -> str:
@@ -221,7 +220,6 @@ class RefreshingCredentials:
                 logger.warning("refreshing credentials failed; still using the current ones: %s", error)
                 return current
             raise
-        self.refreshes += 1
         expiration = fresh.expiration if fresh.expiration is not None else now + self._margin
         lifetime = max(expiration - now, 0.0)
         self._state = (fresh, expiration, expiration - min(self._margin, lifetime / 2))

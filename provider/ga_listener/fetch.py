@@ -11,19 +11,17 @@ endpoint's rule: plain ``http://`` only on loopback (and on the hosts a source n
 from __future__ import annotations
 
 import json
-import logging
-import os
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ga_listener.credentials import Scrubber
 from ga_listener.errors import ConfigurationError, CredentialsRefreshError
-from ga_listener.wire import URL_FILTER, is_loopback, mask_tokens
+from ga_listener.wire import is_loopback, mask_tokens, new_session, transport_settings
 
 if TYPE_CHECKING:
     import requests
@@ -31,34 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["USER_AGENT", "Fetcher", "Reply", "check_url", "shown_url"]
 
 USER_AGENT = "ga-listener/0.1 (python-requests; credentials)"
+ATTEMPTS = 3  # quick retries of one credential request: a refresh failure is retried later anyway
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-class _MaskQueries(logging.Filter):
-    """On urllib3's pool logger: its DEBUG request lines print path and query, and a credentials URI's query
-    may hold a secret. Every ``path?query`` a fetcher requested is shown as ``path?***``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.targets: dict[str, str] = {}  # "path?query" -> "path?***"
-
-    def add(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.query:
-            self.targets[f"{parts.path or '/'}?{parts.query}"] = f"{parts.path or '/'}?***"
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.targets and isinstance(record.args, tuple):
-            record.args = tuple(self._mask(a) if isinstance(a, str) else a for a in record.args)
-        return True
-
-    def _mask(self, text: str) -> str:
-        for target, masked in self.targets.items():
-            text = text.replace(target, masked)
-        return text
-
-
-_QUERY_FILTER = _MaskQueries()
 
 
 def check_url(url: str, setting: str, *, plain_http_hosts: Collection[str] = ()) -> str:
@@ -113,12 +85,11 @@ class Fetcher:
     """
 
     def __init__(
-        self, source: str, *, scrub: Scrubber, timeouts: tuple[float, float] = (5.0, 10.0), attempts: int = 3,
-        direct: bool = False, sleep: Callable[[float], None] = time.sleep,
+        self, source: str, *, scrub: Scrubber, timeouts: tuple[float, float] = (5.0, 10.0), direct: bool = False,
     ) -> None:
-        self.source, self._scrub, self._timeouts, self._attempts = source, scrub, timeouts, attempts
-        self._direct, self._sleep = direct, sleep
+        self.source, self._scrub, self._timeouts, self._direct = source, scrub, timeouts, direct
         self._session: requests.Session | None = None
+        self._transports: dict[str, tuple[dict[str, str], bool | str]] = {}  # per host, read once
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -133,29 +104,26 @@ class Fetcher:
                                        source=self.source)
 
     def send(
-        self, method: str, url: str, *, what: str, headers: Mapping[str, str] | None = None,
-        body: bytes | None = None, retry_statuses: Collection[int] = _RETRY_STATUSES,
+        self, method: str, url: str, *, what: str, headers: Mapping[str, str] | None = None, body: bytes | None = None,
     ) -> Reply:
-        """One request (``what`` names it in errors), retried on connection failures and ``retry_statuses``."""
+        """One request (``what`` names it in errors), retried on connection failures and 429/5xx answers."""
         import requests  # lazy: a preview never imports it
 
         all_headers = {"user-agent": USER_AGENT, **(headers or {})}
-        proxies, verify = self._transport(url)
-        _QUERY_FILTER.add(url)
-        for attempt in range(1, self._attempts + 1):
+        session, (proxies, verify) = self._open(url)
+        for attempt in range(1, ATTEMPTS + 1):
             try:
-                response = self._open().request(
-                    method, url, headers=all_headers, data=body, timeout=self._timeouts, allow_redirects=False,
-                    proxies=proxies, verify=verify)
+                response = session.request(method, url, headers=all_headers, data=body, timeout=self._timeouts,
+                                           allow_redirects=False, proxies=proxies, verify=verify)
             except requests.RequestException as exc:
                 failure = self._describe(exc)
-                if attempt < self._attempts and not isinstance(exc, requests.exceptions.SSLError):
-                    self._sleep(0.2 * 2 ** (attempt - 1))
+                if attempt < ATTEMPTS and not isinstance(exc, requests.exceptions.SSLError):
+                    time.sleep(0.2 * 2 ** (attempt - 1))
                     continue
                 raise self.fail(f"{what} to {shown_url(url)} failed ({failure})") from None
             reply = Reply(response.status_code, response.content)
-            if reply.status in retry_statuses and attempt < self._attempts:
-                self._sleep(0.2 * 2 ** (attempt - 1))
+            if reply.status in _RETRY_STATUSES and attempt < ATTEMPTS:
+                time.sleep(0.2 * 2 ** (attempt - 1))
                 continue
             return reply
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -164,34 +132,14 @@ class Fetcher:
         detail = re.sub(r"url: \S*", "url: /", self._scrub(mask_tokens(str(exc))))  # no path or query
         return f"{type(exc).__name__}: {detail[:300]}"
 
-    def _transport(self, url: str) -> tuple[dict[str, str], bool | str]:
-        import requests
+    def _open(self, url: str) -> tuple[requests.Session, tuple[dict[str, str], bool | str]]:
+        """The session (built on first use) and the proxy and CA bundle settings for ``url``'s host."""
+        from requests.adapters import HTTPAdapter
 
-        if self._direct or is_loopback(urlsplit(url).hostname or ""):
-            return {}, True
-        proxies = requests.utils.get_environ_proxies(url)
-        return proxies, os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-
-    def _open(self) -> requests.Session:
+        host = urlsplit(url).netloc
         with self._lock:
             if self._session is None:
-                import requests
-                from requests.adapters import HTTPAdapter
-
-                session = requests.Session()
-                session.trust_env = False
-                adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
-                session.mount("https://", adapter)
-                session.mount("http://", adapter)
-                pool_logger = logging.getLogger("urllib3.connectionpool")
-                pool_logger.addFilter(URL_FILTER)  # both idempotent
-                pool_logger.addFilter(_QUERY_FILTER)
-                self._session = session
-            return self._session
-
-    def close(self) -> None:
-        """Close pooled connections."""
-        with self._lock:
-            session, self._session = self._session, None
-        if session is not None:
-            session.close()
+                self._session = new_session(HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0))
+            if host not in self._transports:
+                self._transports[host] = transport_settings(url, direct=self._direct)
+            return self._session, self._transports[host]

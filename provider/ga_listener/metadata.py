@@ -14,8 +14,6 @@ secret.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from ga_listener.credentials import Credentials, Scrubber
@@ -39,14 +37,13 @@ class EcsRoleCredentials:
     def __init__(
         self, role_name: str | None, *, source: str, endpoint: str = DEFAULT_METADATA_ENDPOINT,
         setting: str = "ga-listener:ecsMetadataEndpoint", imdsv1_allowed: bool = True,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._base = check_url(endpoint, setting, plain_http_hosts=(METADATA_HOST,)).rstrip("/")
         self._role, self._imdsv1_allowed = role_name or None, imdsv1_allowed
         self.source = source
         self._scrub = Scrubber()
         self._fetcher = Fetcher(f"{source} (metadata service {shown_url(self._base)})", scrub=self._scrub,
-                                timeouts=(2.0, 5.0), direct=True, sleep=sleep)
+                                timeouts=(2.0, 5.0), direct=True)
 
     def __repr__(self) -> str:
         return f"EcsRoleCredentials(role={self._role!r})"
@@ -85,22 +82,17 @@ class EcsRoleCredentials:
                                      "the instance or set alicloud:ecsRoleName")
         return name
 
-    def close(self) -> None:
-        """Close pooled connections."""
-        self._fetcher.close()
-
 
 class UriCredentials:
     """Fetches credentials from a credentials URI (a ``fetch`` for ``RefreshingCredentials``); never pickled."""
 
     def __init__(
         self, uri: str, *, source: str, setting: str = "alicloud:credentialsUri",
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._uri = check_url(uri, setting)
         self.source = source
         self._scrub = Scrubber()
-        self._fetcher = Fetcher(f"{source} ({shown_url(self._uri)})", scrub=self._scrub, sleep=sleep)
+        self._fetcher = Fetcher(f"{source} ({shown_url(self._uri)})", scrub=self._scrub)
 
     def __repr__(self) -> str:
         return f"UriCredentials(uri={shown_url(self._uri)!r})"
@@ -111,10 +103,6 @@ class UriCredentials:
     def __call__(self) -> Credentials:
         reply = self._fetcher.send("GET", self._uri, what="GET")
         return _success(reply, "the credentials URI", self._fetcher, self._scrub, self.source)
-
-    def close(self) -> None:
-        """Close pooled connections."""
-        self._fetcher.close()
 
 
 def _success(reply: Reply, what: str, fetcher: Fetcher, scrub: Scrubber, label: str) -> Credentials:

@@ -42,13 +42,11 @@ _HINTS = {
 
 
 def sts_endpoint(override: str | None, environ: Mapping[str, str], *, region: str | None = None) -> str:
-    """Where STS calls go: ``override`` (host or URL), else ``ALIBABA_CLOUD_STS_ENDPOINT``, else
+    """Where STS calls go: ``override`` (host or URL; the chain decides which setting gives it), else
     ``sts[-vpc].<region>.aliyuncs.com`` for ``region`` or ``ALIBABA_CLOUD_STS_REGION`` (``sts-vpc`` when
     ``ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED`` is true), else ``sts.aliyuncs.com``."""
     if override:
         return override
-    if environ.get("ALIBABA_CLOUD_STS_ENDPOINT"):
-        return environ["ALIBABA_CLOUD_STS_ENDPOINT"]
     region = region or environ.get("ALIBABA_CLOUD_STS_REGION")
     if not region:
         return DEFAULT_STS_HOST
@@ -97,16 +95,15 @@ class StsClient:
 
     def __init__(
         self, endpoint: str, *, source: str, setting: str = "ALIBABA_CLOUD_STS_ENDPOINT",
-        scrub: Scrubber | None = None, wall_clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         try:
             self._url, _ = parse_endpoint(endpoint)
         except ConfigurationError as exc:  # it names "endpoint": name the real setting
             raise ConfigurationError(f"{setting}: {exc}", setting=setting) from None
         self.endpoint = self._url[:-1]
-        self._scrub = scrub or Scrubber()
-        self._fetcher = Fetcher(f"{source} (STS at {shown_url(self.endpoint)})", scrub=self._scrub, sleep=sleep)
+        self._scrub = Scrubber()
+        self._fetcher = Fetcher(f"{source} (STS at {shown_url(self.endpoint)})", scrub=self._scrub)
         self._wall_clock = wall_clock
 
     def __repr__(self) -> str:
@@ -134,10 +131,6 @@ class StsClient:
             "RoleSessionName": request.session_name, "DurationSeconds": request.duration,
             "Policy": request.policy})
         return self._call("AssumeRoleWithOIDC", params, label)
-
-    def close(self) -> None:
-        """Close pooled connections."""
-        self._fetcher.close()
 
     def _params(self, action: str, values: Mapping[str, Any]) -> dict[str, str]:
         timestamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._wall_clock()))

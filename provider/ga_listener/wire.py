@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -20,14 +21,17 @@ __all__ = [
     "URL_FILTER",
     "is_loopback",
     "mask_tokens",
+    "new_session",
     "parse_body",
     "parse_endpoint",
     "pinned_adapter_type",
     "retry_after_seconds",
     "service_throttled",
+    "transport_settings",
 ]
 
 if TYPE_CHECKING:
+    import requests
     from requests import PreparedRequest
     from requests.adapters import HTTPAdapter
 
@@ -114,18 +118,47 @@ def mask_tokens(text: str) -> str:
     return text
 
 
-class _MaskTokensInUrls(logging.Filter):
-    """On urllib3's pool logger: its DEBUG lines print request URLs, which hold v1's SecurityToken."""
+_QUERY = re.compile(r"\?[^\s\"']*")
+
+
+class _MaskQueriesInUrls(logging.Filter):
+    """On urllib3's pool logger: its DEBUG lines print request URLs, whose query may hold v1's SecurityToken or
+    a credentials URI's secret. Every query is shown as ``?***`` (the client's own debug log prints each
+    canonical request, tokens masked)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(mask_tokens(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(_QUERY.sub("?***", a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
-            record.msg = mask_tokens(record.msg)
+            record.msg = _QUERY.sub("?***", mask_tokens(record.msg))
         return True
 
 
-URL_FILTER = _MaskTokensInUrls()
+URL_FILTER = _MaskQueriesInUrls()
+
+
+def new_session(adapter: HTTPAdapter) -> requests.Session:
+    """A ``requests.Session`` that reads nothing from the environment (``trust_env`` off: callers read the proxy
+    and CA bundle settings once) and mounts ``adapter``; urllib3's request log lines lose their queries."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    logging.getLogger("urllib3.connectionpool").addFilter(URL_FILTER)  # idempotent
+    return session
+
+
+def transport_settings(url: str, *, direct: bool = False) -> tuple[dict[str, str], bool | str]:
+    """``(proxies, verify)`` for requests to ``url``: no proxy for loopback (or ``direct``), else
+    ``HTTPS_PROXY``/``NO_PROXY``; the CA bundle of ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, else the default."""
+    import requests
+
+    if direct or is_loopback(urlsplit(url).hostname or ""):
+        return {}, True
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    return requests.utils.get_environ_proxies(url), bundle or True
 
 
 @functools.cache

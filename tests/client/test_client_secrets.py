@@ -120,3 +120,18 @@ def test_a_client_is_never_pickled() -> None:
     for dump in (pickle.dumps, dill.dumps):
         with pytest.raises(TypeError, match="never pickled"):
             dump(client)
+
+
+@pytest.mark.parametrize("line", [
+    "/latest?token=pipe%7Csecret123", "/creds?token=a%20b%2Bsecret123&x=1", "/?SecurityToken=secret123",
+])
+def test_urllib3_request_lines_never_show_a_query(line: str) -> None:
+    """urllib3 logs each request's path and query as sent (re-encoded): any query is masked, whatever it holds."""
+    import logging
+
+    from ga_listener.wire import URL_FILTER
+
+    record = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, "", 0, '%s://%s:%s "%s %s %s" %s %s',
+                               ("http", "127.0.0.1", 80, "GET", line, "HTTP/1.1", 200, 18), None)
+    URL_FILTER.filter(record)
+    assert "secret123" not in record.getMessage() and "?***" in record.getMessage()

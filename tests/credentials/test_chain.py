@@ -7,6 +7,7 @@ is written out below by hand, from the README's table, never taken from the code
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ga_listener.chain import Sources
 from ga_listener.credentials import Credentials, RefreshingCredentials, resolve_credentials
 from ga_listener.errors import ConfigurationError, CredentialsNotFoundError
 from ga_listener.settings import ProviderSettings
-from ga_listener.sts import StsClient, sts_endpoint
+from ga_listener.sts import StsClient
 from tests.credentials.conftest import OIDC_PROVIDER, OIDC_TOKEN, ROLE, write_profiles
 
 URI = "http://127.0.0.1:9/credentials"
@@ -306,16 +308,18 @@ def test_the_metadata_service_default_is_its_link_local_address_over_plain_http(
     assert isinstance(found, RefreshingCredentials)  # http://100.100.100.200 was accepted (never contacted here)
 
 
-@pytest.mark.parametrize(("override", "environ", "url"), [
-    (None, {}, "sts.aliyuncs.com"),
-    (None, {"ALIBABA_CLOUD_STS_REGION": "cn-shanghai"}, "sts.cn-shanghai.aliyuncs.com"),
-    (None, {"ALIBABA_CLOUD_STS_REGION": "cn-shanghai", "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED": "true"},
-     "sts-vpc.cn-shanghai.aliyuncs.com"),
-    (None, {"ALIBABA_CLOUD_STS_ENDPOINT": "sts.example.com", "ALIBABA_CLOUD_STS_REGION": "x"}, "sts.example.com"),
-    ("http://127.0.0.1:1", {"ALIBABA_CLOUD_STS_ENDPOINT": "sts.example.com"}, "http://127.0.0.1:1"),
+@pytest.mark.parametrize(("config", "environ", "url"), [
+    ({}, {}, "https://sts.aliyuncs.com"),
+    ({}, {"ALIBABA_CLOUD_STS_REGION": "cn-shanghai"}, "https://sts.cn-shanghai.aliyuncs.com"),
+    ({}, {"ALIBABA_CLOUD_STS_REGION": "cn-shanghai", "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED": "true"},
+     "https://sts-vpc.cn-shanghai.aliyuncs.com"),
+    ({}, {"ALIBABA_CLOUD_STS_ENDPOINT": "sts.example.com", "ALIBABA_CLOUD_STS_REGION": "x"},
+     "https://sts.example.com"),
+    ({"ga-listener:stsEndpoint": "http://127.0.0.1:1"}, {"ALIBABA_CLOUD_STS_ENDPOINT": "sts.example.com"},
+     "http://127.0.0.1:1"),
 ])
-def test_where_sts_calls_go(override: str | None, environ: dict[str, str], url: str) -> None:
-    assert sts_endpoint(override, environ) == url
+def test_where_sts_calls_go(config: dict[str, str], environ: dict[str, str], url: str) -> None:
+    assert Sources(config, environ, time.time).sts("a role").endpoint == url
 
 
 @pytest.mark.parametrize(("given", "endpoint"), [

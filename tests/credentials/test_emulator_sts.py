@@ -75,6 +75,16 @@ def test_assume_role_with_oidc_needs_no_signature(emulator: EmulatorServer) -> N
     assert "OIDCTokenInfo" in answer["body"]
 
 
+def test_faults_are_for_the_ga_api_and_an_oidc_token_is_never_recorded(emulator: EmulatorServer) -> None:
+    """A fault queued for the next call waits for a GA call: STS calls are answered before the fault draw, so a
+    faulted record (which keeps the request's parameters) can never hold an OIDC token."""
+    emulator.faults.enqueue("throttle")
+    query = {"RoleArn": ROLE, "OIDCProviderArn": OIDC_PROVIDER, "OIDCToken": OIDC_TOKEN, "RoleSessionName": "ci"}
+    assert sts_call(emulator, "AssumeRoleWithOIDC", query, anonymous=True)["statusCode"] == 200
+    assert emulator.faults.pending == 1
+    assert OIDC_TOKEN not in repr(emulator.calls.snapshot()) and emulator.calls[-1].params["OIDCToken"] == "***"
+
+
 @pytest.mark.parametrize(("action", "query", "status", "code"), [
     ("AssumeRole", {"RoleArn": "acs:ram::1234567890123456:role/nobody", "RoleSessionName": "s1"}, 404,
      "EntityNotExist.Role"),

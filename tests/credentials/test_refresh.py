@@ -13,7 +13,7 @@ from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ga_listener.credentials import REFRESH_MARGIN, Credentials, RefreshingCredentials, Scrubber
@@ -70,8 +70,9 @@ def test_credentials_are_refreshed_exactly_when_due(lifetime: float, used_at: fl
     refreshing, _, clock = provider(lifetime)
     refreshing.get_credentials()
     clock.now += used_at * lifetime
-    remaining = lifetime - used_at * lifetime
-    due = remaining <= min(REFRESH_MARGIN, lifetime / 2)
+    remaining, threshold = lifetime - used_at * lifetime, min(REFRESH_MARGIN, lifetime / 2)
+    assume(abs(remaining - threshold) > 1e-3)  # within float rounding of the edge (clocks near 1.7e9) either is right
+    due = remaining <= threshold
     assert (refreshing.get_credentials().access_key_id == "STS.2") == due
 
 
