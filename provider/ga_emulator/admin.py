@@ -32,7 +32,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from ga_emulator.errors import INVALID_ACTION, INVALID_PARAMETER
-from ga_emulator.faults import parse_kinds
+from ga_emulator.faults import check_rate, parse_kinds
 from ga_emulator.model import ENDPOINT_GROUP, FORWARDING_RULE
 
 if TYPE_CHECKING:
@@ -89,14 +89,13 @@ def _faults(emulator: EmulatorServer, doc: dict[str, Any]) -> dict[str, Any]:
 def _modes(emulator: EmulatorServer, doc: dict[str, Any]) -> dict[str, Any]:
     faults = emulator.faults
     backend_changes = {key: value for key, value in doc.items() if key not in _FAULT_MODES}
+    # Everything is validated before anything changes: the fault settings here, the modes by set_modes (atomic).
     rate = _take(doc, "fault_rate", (int, float))
-    if rate is not None and not 0.0 <= rate <= 1.0:
-        raise ValueError(f"fault_rate must be within 0..1, got {rate!r}")
+    rate = None if rate is None else check_rate(rate, "fault_rate")
     kinds = parse_kinds(_take(doc, "fault_kinds", (list, str))) if "fault_kinds" in doc else None
-    emulator.backend.modes.updated(backend_changes)  # validate everything before changing anything
     modes = emulator.backend.set_modes(backend_changes)
     if rate is not None:
-        faults.rate = float(rate)
+        faults.rate = rate
     if kinds is not None:
         faults.kinds = kinds
     return {**modes.to_json(), "fault_rate": faults.rate, "fault_kinds": list(faults.kinds)}

@@ -288,9 +288,14 @@ class Backend(WorldHooks):
         if accelerator_id not in self._world.accelerators:
             raise NOT_EXIST_ACCELERATOR.error(f"AcceleratorId {accelerator_id[:80]!r} is unknown.")
 
-    def _require_listener(self, listener_id: str, now: float) -> ListenerRecord:
+    def _existing(self, listener_id: str, now: float) -> ListenerRecord | None:
+        """The listener, unless unknown or gone."""
         record = self._world.listeners.get(listener_id)
-        if record is None or record.state(now) == GONE:
+        return None if record is None or record.state(now) == GONE else record
+
+    def _require_listener(self, listener_id: str, now: float) -> ListenerRecord:
+        record = self._existing(listener_id, now)
+        if record is None:
             raise NOT_EXIST_LISTENER.error(f"ListenerId {listener_id[:80]!r} is unknown.")
         return record
 

@@ -35,6 +35,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ga_emulator.errors import DECLARED
 from ga_emulator.params import ACTIONS
@@ -100,6 +101,13 @@ def _error_fault(code: str | None, status: int | None, message: str | None, acti
     return Fault("error", action=action, code=code, status=status, message=message)
 
 
+def check_rate(rate: Any, name: str = "fault rate") -> float:
+    """A fault rate: a number within 0..1; ValueError naming ``name`` otherwise."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
+        raise ValueError(f"{name} must be within 0..1, got {rate!r}")
+    return float(rate)
+
+
 class Faults:
     """Decides, per API request, whether and how it fails (thread-safe)."""
 
@@ -111,9 +119,7 @@ class Faults:
         max_delay: float = MAX_SLOW_SECONDS,
         kinds: Iterable[str] = CLASSIC_KINDS,
     ) -> None:
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"fault rate must be within 0..1, got {rate}")
-        self.rate = rate
+        self._rate = check_rate(rate)
         self.seed = seed
         self.max_delay = max_delay
         """The longest random ``slow`` delay (seconds); queued ``slow`` faults wait this long by default."""
@@ -121,6 +127,18 @@ class Faults:
         self._random = random.Random(seed)
         self._queue: deque[Fault] = deque()
         self._lock = threading.Lock()
+
+    @property
+    def rate(self) -> float:
+        """The share of API requests the random draw fails."""
+        with self._lock:
+            return self._rate
+
+    @rate.setter
+    def rate(self, rate: float) -> None:
+        checked = check_rate(rate)
+        with self._lock:
+            self._rate = checked
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -182,7 +200,7 @@ class Faults:
                 if fault.action is None or fault.action == action:
                     del self._queue[index]
                     return fault
-            if self.rate <= 0.0 or self._random.random() >= self.rate:
+            if self._rate <= 0.0 or self._random.random() >= self._rate:
                 return None
             kind = self._random.choice(self._kinds)
             delay = self._random.uniform(0.0, self.max_delay) if kind == "slow" else 0.0

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ga_emulator.errors import EmulatorError
-from ga_emulator.model import ACTIVE, DEPENDENT_KINDS, GONE, ListenerRecord, ListenerSeed, PortRange, default_config
+from ga_emulator.model import ACTIVE, DEPENDENT_KINDS, ListenerRecord, ListenerSeed, PortRange, default_config
 from ga_emulator.modes import Modes
 from ga_emulator.rules import validate_config
 from ga_emulator.store import World
@@ -45,6 +45,9 @@ class WorldHooks:
     def _other_ranges(
         self, accelerator_id: str, exclude: str | None, now: float
     ) -> list[tuple[str, tuple[PortRange, ...]]]:
+        raise NotImplementedError
+
+    def _existing(self, listener_id: str, now: float) -> ListenerRecord | None:
         raise NotImplementedError
 
     def add_accelerator(self, accelerator_id: str, state: str = ACTIVE) -> None:
@@ -153,7 +156,7 @@ class WorldHooks:
         )
 
     def _known(self, listener_id: str) -> ListenerRecord:
-        record = self._world.listeners.get(listener_id)
-        if record is None or record.state(self._clock()) == GONE:
+        record = self._existing(listener_id, self._clock())
+        if record is None:
             raise ValueError(f"no listener {listener_id[:80]!r} (unknown or deleted)")
         return record

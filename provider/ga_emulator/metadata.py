@@ -21,14 +21,12 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ga_emulator.auth import Credential
 
 if TYPE_CHECKING:
-    from http.server import BaseHTTPRequestHandler
-
     from ga_emulator.sts import Issuer
 
 __all__ = ["CREDENTIALS_URI_PATH", "MetadataService", "credentials_body"]
@@ -66,21 +64,18 @@ class MetadataService:
         return (self.ecs_role is not None and path.startswith("/latest/")) or (
             self.credentials_uri and path == CREDENTIALS_URI_PATH)
 
-    def serve(self, handler: BaseHTTPRequestHandler, path: str) -> None:
-        """Answer one request on ``handler`` (its body, if any, already read)."""
-        headers = {name.lower(): value for name, value in handler.headers.items()}
+    def serve(self, method: str, path: str, headers: Mapping[str, str]) -> tuple[int, bytes, str]:
+        """``(status, payload, content type)`` of one request (``headers`` with lower-case names); the HTTP layer
+        writes it."""
         with self._lock:
-            self.requests.append((handler.command, path, TOKEN_HEADER in headers))
-        status, body = self._answer(handler.command, path, headers)
-        content_type = "application/json" if isinstance(body, dict) else "text/plain"
-        payload = json.dumps(body).encode() if isinstance(body, dict) else body.encode()
-        logger.info("metadata %s %s %d", handler.command, path[:80], status)
-        head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\nDate: {handler.date_time_string()}\r\n"
-                f"Server: ga-emulator\r\nContent-Type: {content_type};charset=utf-8\r\n"
-                f"Content-Length: {len(payload)}\r\nConnection: keep-alive\r\n\r\n")
-        handler.wfile.write(head.encode("latin-1") + payload)
+            self.requests.append((method, path, TOKEN_HEADER in headers))
+        status, body = self._answer(method, path, headers)
+        logger.info("metadata %s %s %d", method, path[:80], status)
+        if isinstance(body, dict):
+            return status, json.dumps(body).encode(), "application/json;charset=utf-8"
+        return status, body.encode(), "text/plain;charset=utf-8"
 
-    def _answer(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, str | dict[str, Any]]:
+    def _answer(self, method: str, path: str, headers: Mapping[str, str]) -> tuple[int, str | dict[str, Any]]:
         if path == CREDENTIALS_URI_PATH:
             if method != "GET":
                 return 405, "Method Not Allowed"
@@ -103,7 +98,7 @@ class MetadataService:
         updated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock()))
         return 200, {"Code": "Success", **credentials_body(credential, expiration), "LastUpdated": updated}
 
-    def _token(self, method: str, headers: dict[str, str]) -> tuple[int, str]:
+    def _token(self, method: str, headers: Mapping[str, str]) -> tuple[int, str]:
         if method != "PUT":
             return 405, "Method Not Allowed"
         ttl = headers.get(TOKEN_TTL_HEADER, "").strip()
@@ -126,5 +121,3 @@ def credentials_body(credential: Credential, expiration: str) -> dict[str, str]:
     return {"AccessKeyId": credential.access_key_id, "AccessKeySecret": credential.secret,
             "SecurityToken": credential.security_token, "Expiration": expiration}
 
-
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed"}

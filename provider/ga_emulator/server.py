@@ -113,7 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:  # only the emulated metadata service takes PUT (its token)
         sts = self._emulator.sts
-        if sts is not None and sts.serves(self.path.partition("?")[0]):
+        if sts is not None and sts.metadata.serves(self.path.partition("?")[0]):
             self._dispatch()
         else:
             self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({self.command!r})")
@@ -131,7 +131,9 @@ class _Handler(BaseHTTPRequestHandler):
     # --- plumbing -------------------------------------------------------------------------------------------
 
     def _send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        self._send(status, json.dumps(body, ensure_ascii=False).encode("utf-8"), _JSON, headers)
+
+    def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         try:
             reason = HTTPStatus(status).phrase
         except ValueError:
@@ -140,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
             f"HTTP/1.1 {status} {reason}",
             f"Date: {self.date_time_string()}",
             "Server: ga-emulator",
-            f"Content-Type: {_JSON}",
+            f"Content-Type: {content_type}",
             f"Content-Length: {len(payload)}",
             f"Connection: {'close' if self.close_connection else 'keep-alive'}",
             *(f"{name}: {value}" for name, value in (headers or {}).items()),
@@ -166,8 +168,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._admin(path, body)
         elif path == "/":
             self._api(body, started)
-        elif self._emulator.sts is not None and self._emulator.sts.serves(path):
-            self._emulator.sts.serve(self, path)
+        elif self._emulator.sts is not None and self._emulator.sts.metadata.serves(path):
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            self._send(*self._emulator.sts.metadata.serve(self.command, path, headers))
         else:
             unknown = INVALID_ACTION.error(f"Path {path[:80]!r}: RPC calls go to /.")
             self._send_json(unknown.http_status, error_body(unknown, new_request_id()))

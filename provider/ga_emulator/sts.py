@@ -35,7 +35,7 @@ from ga_emulator.metadata import MetadataService, credentials_body
 from ga_emulator.wire import WireRequest
 
 if TYPE_CHECKING:
-    from http.server import BaseHTTPRequestHandler
+    pass
 
 __all__ = ["STS_VERSION", "CredentialServices", "Issued", "Issuer", "StsOptions", "add_arguments", "options_from"]
 
@@ -127,14 +127,6 @@ class CredentialServices:
     def claims(request: WireRequest) -> bool:
         """True for an STS request (its version, in the v3 header or the v1 parameter)."""
         return (request.headers.get("x-acs-version") or request.params.get("Version")) == STS_VERSION
-
-    def serves(self, path: str) -> bool:
-        """True for a path of the metadata service or the credentials URI (when enabled)."""
-        return self.metadata.serves(path)
-
-    def serve(self, handler: BaseHTTPRequestHandler, path: str) -> None:
-        """Answer a metadata or credentials-URI request on ``handler``."""
-        self.metadata.serve(handler, path)
 
     def handle(self, request: WireRequest) -> Answer:
         """Answer (and record) one STS call; never raises."""

@@ -264,11 +264,7 @@ class Chain:
         spec = _object(self.config, OIDC_KEY, OIDC_FIELDS)
         if spec is None:
             return None
-        env = {what: (_first(self.environ, what) or ("", ""))[1] for what in ("oidc_provider", "oidc_role",
-                                                                             "oidc_token_file", "oidc_token")}
-        values = {"oidcProviderArn": env["oidc_provider"], "roleArn": env["oidc_role"],
-                  "oidcTokenFile": env["oidc_token_file"], "oidcToken": env["oidc_token"], **spec}
-        return self._oidc(values, OIDC_KEY, f"stack config {OIDC_KEY}")
+        return self._oidc({**self._env_oidc_values(), **spec}, OIDC_KEY, f"stack config {OIDC_KEY}")
 
     # -- environment --
 
@@ -299,10 +295,13 @@ class Chain:
         found = _first(self.environ, "oidc_provider")
         if found is None:
             return None
-        values = {"oidcProviderArn": found[1], "roleArn": (_first(self.environ, "oidc_role") or ("", ""))[1],
-                  "oidcTokenFile": (_first(self.environ, "oidc_token_file") or ("", ""))[1],
-                  "oidcToken": (_first(self.environ, "oidc_token") or ("", ""))[1]}
-        return self._oidc(values, found[0], f"environment {found[0]}")
+        return self._oidc(self._env_oidc_values(), found[0], f"environment {found[0]}")
+
+    def _env_oidc_values(self) -> dict[str, str]:
+        """The ``assumeRoleWithOidc`` fields the environment gives (empty where unset)."""
+        fields = {"oidcProviderArn": "oidc_provider", "roleArn": "oidc_role", "oidcTokenFile": "oidc_token_file",
+                  "oidcToken": "oidc_token"}
+        return {name: (_first(self.environ, what) or ("", ""))[1] for name, what in fields.items()}
 
     def _file_profile(self) -> Credentials | CredentialsProvider | None:
         found, looked = profile_provider(self.sources, self.profile_file, None)

@@ -4,6 +4,8 @@ names every test shares (the root conftest scrubs the environment and HOME)."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,3 +98,39 @@ def issued_origins(emulator: EmulatorServer) -> dict[str, str]:
 def ga_signers(emulator: EmulatorServer) -> list[str | None]:
     """The access key ids that signed GA calls, in order."""
     return [record.access_key_id for record in emulator.calls if record.action in GA_ACTIONS]
+
+
+class CountingListener:
+    """A loopback port that counts the connections made to it (a stand-in for 100.100.100.200 or STS)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.accepted, self._stop = 0, threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.accepted += 1
+            connection.close()
+
+    def close(self) -> None:
+        time.sleep(0.1)  # let a connection in flight be counted
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[CountingListener]:
+    counting = CountingListener()
+    yield counting
+    counting.close()

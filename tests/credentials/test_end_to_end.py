@@ -18,6 +18,7 @@ from tests.credentials.conftest import (
     ECS_ROLE,
     OIDC_PROVIDER,
     ROLE,
+    CountingListener,
     ga_signers,
     issued_origins,
     sts_options,
@@ -140,19 +141,15 @@ def test_an_expiring_token_is_refreshed_during_a_long_wait(slow_emulator: Emulat
     assert all(record.code is None for record in emulator.calls)  # never signed with an expired token
 
 
-def test_a_preview_with_every_source_configured_contacts_nothing(emulator: EmulatorServer, token_file: Path) -> None:
-    from tests.credentials.test_sources import CountingListener
-
-    listener = CountingListener()
-    try:
-        config = {**KEYS, "alicloud:assumeRole": json.dumps({"roleArn": ROLE}), "alicloud:ecsRoleName": ECS_ROLE,
-                  "alicloud:credentialsUri": f"{listener.url}/credentials", "ga-listener:stsEndpoint": listener.url,
-                  "ga-listener:ecsMetadataEndpoint": listener.url, "alicloud:assumeRoleWithOidc": json.dumps(
-                      {"roleArn": ROLE, "oidcProviderArn": OIDC_PROVIDER, "oidcTokenFile": str(token_file)})}
-        assert engine_for(emulator, config).preview("web", WEB)["failures"] == []
-        broken = engine_for(emulator, {**KEYS, "alicloud:assumeRole": "{roleArn: no-quotes}"})
-        assert broken.preview("web", WEB)["failures"] == [  # under no property: it is no input of the resource
-            ("", "alicloud:assumeRole must be an object (JSON text from the stack config)")]
-    finally:
-        listener.close()
+def test_a_preview_with_every_source_configured_contacts_nothing(emulator: EmulatorServer, token_file: Path,
+                                                                  listener: CountingListener) -> None:
+    config = {**KEYS, "alicloud:assumeRole": json.dumps({"roleArn": ROLE}), "alicloud:ecsRoleName": ECS_ROLE,
+              "alicloud:credentialsUri": f"{listener.url}/credentials", "ga-listener:stsEndpoint": listener.url,
+              "ga-listener:ecsMetadataEndpoint": listener.url, "alicloud:assumeRoleWithOidc": json.dumps(
+                  {"roleArn": ROLE, "oidcProviderArn": OIDC_PROVIDER, "oidcTokenFile": str(token_file)})}
+    assert engine_for(emulator, config).preview("web", WEB)["failures"] == []
+    broken = engine_for(emulator, {**KEYS, "alicloud:assumeRole": "{roleArn: no-quotes}"})
+    assert broken.preview("web", WEB)["failures"] == [  # under no property: it is no input of the resource
+        ("", "alicloud:assumeRole must be an object (JSON text from the stack config)")]
+    listener.close()  # counts any connection still in flight
     assert listener.accepted == 0 and len(emulator.calls) == 0

@@ -7,9 +7,7 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from tests.credentials.conftest import (
     OIDC_PROVIDER,
     OIDC_TOKEN,
     ROLE,
+    CountingListener,
     ShiftedClock,
     issued_origins,
 )
@@ -191,42 +190,6 @@ def test_without_a_token_and_imdsv1_disabled_nothing_is_read(server: ScriptedSer
     with pytest.raises(CredentialsRefreshError, match="gave no token \\(HTTP 501\\) and ALIBABA_CLOUD_IMDSV1_DISABLED"):
         provider.get_credentials()
     assert server.requests == []
-
-
-class CountingListener:
-    """A loopback port that counts the connections made to it (a stand-in for 100.100.100.200 or STS)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.05)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.accepted, self._stop = 0, threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.accepted += 1
-            connection.close()
-
-    def close(self) -> None:
-        time.sleep(0.1)  # let a connection in flight be counted
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
-
-
-@pytest.fixture
-def listener() -> Iterator[CountingListener]:
-    counting = CountingListener()
-    yield counting
-    counting.close()
 
 
 def test_the_metadata_service_is_never_contacted_unless_an_ecs_role_is_configured(
