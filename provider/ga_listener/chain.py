@@ -42,15 +42,13 @@ from ga_listener.errors import ConfigurationError, CredentialsNotFoundError, Cre
 from ga_listener.fetch import shown_url
 from ga_listener.metadata import DEFAULT_METADATA_ENDPOINT, EcsRoleCredentials, UriCredentials
 from ga_listener.profiles import profile_provider
+from ga_listener.settings import ASSUME_ROLE_KEY, METADATA_ENDPOINT_KEY, OIDC_KEY, STS_ENDPOINT_KEY
 from ga_listener.sts import OidcRequest, RoleRequest, StsClient, sts_endpoint
 
 __all__ = ["DEFAULT_SESSION_NAME", "Chain", "Sources"]
 
 DEFAULT_SESSION_NAME = "ga-listener"
-STS_ENDPOINT_KEY = "ga-listener:stsEndpoint"
-METADATA_ENDPOINT_KEY = "ga-listener:ecsMetadataEndpoint"
 METADATA_ENDPOINT_ENV = "GA_LISTENER_ECS_METADATA_ENDPOINT"
-ASSUME_ROLE_KEY, OIDC_KEY = "alicloud:assumeRole", "alicloud:assumeRoleWithOidc"
 ASSUME_ROLE_FIELDS = ("roleArn", "sessionName", "sessionExpiration", "policy", "externalId")
 OIDC_FIELDS = ("roleArn", "oidcProviderArn", "oidcToken", "oidcTokenFile", "roleSessionName", "sessionExpiration",
                "policy")

@@ -18,15 +18,18 @@ __all__ = ["CREDENTIAL_KEYS", "DEFAULT_CREATE_VISIBILITY_TIMEOUT", "DEFAULT_WAIT
 
 DEFAULT_WAIT_TIMEOUT = 600.0
 DEFAULT_CREATE_VISIBILITY_TIMEOUT = 60.0
+# Credential keys the chain (``ga_listener.chain``, loaded only for an API call) names too: declared once, here.
+ASSUME_ROLE_KEY, OIDC_KEY = "alicloud:assumeRole", "alicloud:assumeRoleWithOidc"
+STS_ENDPOINT_KEY, METADATA_ENDPOINT_KEY = "ga-listener:stsEndpoint", "ga-listener:ecsMetadataEndpoint"
 #: Stack config keys that the credential chain reads (some are secrets): the alicloud provider's, and where our
-#: STS and metadata calls go (``ga_listener.chain``).
+#: STS and metadata calls go.
 CREDENTIAL_KEYS = (
     "alicloud:accessKey", "alicloud:secretKey", "alicloud:securityToken", "alicloud:profile",
-    "alicloud:sharedCredentialsFile", "alicloud:assumeRole", "alicloud:assumeRoleWithOidc", "alicloud:ecsRoleName",
-    "alicloud:credentialsUri", "ga-listener:stsEndpoint", "ga-listener:ecsMetadataEndpoint",
+    "alicloud:sharedCredentialsFile", ASSUME_ROLE_KEY, OIDC_KEY, "alicloud:ecsRoleName",
+    "alicloud:credentialsUri", STS_ENDPOINT_KEY, METADATA_ENDPOINT_KEY,
 )
 #: Credential keys whose value is an object: the engine hands it over as JSON text (or, from a program, a dict).
-OBJECT_KEYS = ("alicloud:assumeRole", "alicloud:assumeRoleWithOidc")
+OBJECT_KEYS = (ASSUME_ROLE_KEY, OIDC_KEY)
 ENDPOINT_KEY = "ga-listener:endpoint"
 SIGNATURE_KEY = "ga-listener:signatureVersion"
 WAIT_TIMEOUT_KEY = "ga-listener:waitTimeout"
