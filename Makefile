@@ -8,12 +8,11 @@ EMULATOR_PORT ?= 8787
 # The emulator's demo key pair (not a real credential; see README "The emulator").
 DEMO_KEY_ID := ga-demo-key-id
 DEMO_KEY_SECRET := ga-demo-key-secret
-PULUMI_VERSION := 3.272.0
 # The accelerator the demo stacks create their listeners on (the project's and examples/multi_listener's dev
 # stacks, on ports that never overlap). Tests start the emulator with these same flags (`make -s emulator-flags`).
 EMULATOR_FLAGS := --credential $(DEMO_KEY_ID):$(DEMO_KEY_SECRET) --accelerator ga-demo
 
-.PHONY: up destroy up-multi test lint bench emulator emulator-stop emulator-flags clean
+.PHONY: up preview destroy up-multi cli test lint bench emulator emulator-stop emulator-flags clean
 
 $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,35 +20,41 @@ $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# The Pulumi CLI make up runs: the one on PATH, else the pinned version installed into .pulumi-cli/ (git-ignored)
-# through the SDK's Automation API. Offline, this fails within seconds, naming the two ways out.
-PULUMI_CLI_DIR := $(CURDIR)/.pulumi-cli
+# The Pulumi CLI the targets run: the one on PATH, else the pinned version (tools/pulumi-cli/go.mod) from the
+# per-user cache, installed there or built from the Go module proxy when missing (scripts/pulumi_cli.py).
+PULUMI_CLI = $(PY) scripts/pulumi_cli.py --for "make $@"
+# The file backend of the demo stacks (git-ignored).
+BACKEND_DIR ?= $(CURDIR)/.pulumi-state
 
 # $(call pulumi-dev,PROJECT_DIR,COMMAND): run `pulumi COMMAND --stack dev` in that project against the emulator,
-# state in .pulumi-state/. The stack files commit the passphrase's encryptionsalt, so stack init writes nothing
+# state in $(BACKEND_DIR). The stack files commit the passphrase's encryptionsalt, so stack init writes nothing
 # into the tree.
 define pulumi-dev
-	@pulumi=$$($(PY) scripts/pulumi_cli.py --version $(PULUMI_VERSION) --root $(PULUMI_CLI_DIR)) || exit 1; \
+	@pulumi=$$($(PULUMI_CLI)) || exit 1; \
 	$(MAKE) --no-print-directory emulator || exit 1; \
-	mkdir -p .pulumi-state; \
-	export PULUMI_BACKEND_URL="file://$(CURDIR)/.pulumi-state" PULUMI_CONFIG_PASSPHRASE=demo \
+	mkdir -p "$(BACKEND_DIR)"; \
+	export PULUMI_BACKEND_URL="file://$(BACKEND_DIR)" PULUMI_CONFIG_PASSPHRASE=demo \
 	  PULUMI_SKIP_UPDATE_CHECK=true \
 	  ALIBABA_CLOUD_ACCESS_KEY_ID=$(DEMO_KEY_ID) ALIBABA_CLOUD_ACCESS_KEY_SECRET=$(DEMO_KEY_SECRET) \
-	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; cd $(1) && \
-	  "$$pulumi" stack select dev --create --non-interactive && "$$pulumi" $(2) --stack dev --yes --non-interactive
+	  PATH="$$(dirname "$$pulumi"):$(CURDIR)/$(VENV)/bin:$$PATH"; cd $(1) && \
+	  "$$pulumi" stack select dev --create --non-interactive && "$$pulumi" $(2) --stack dev --non-interactive
 	@echo "The emulator is still running (pid $$(cat $(STATE_DIR)/pid)); stop it with: make emulator-stop"
 endef
 
 up: $(VENV)/.installed
-	$(call pulumi-dev,$(CURDIR),up)
+	$(call pulumi-dev,$(CURDIR),up --yes)
+
+# `pulumi preview` of the dev stack: what `make up` would change.
+preview: $(VENV)/.installed
+	$(call pulumi-dev,$(CURDIR),preview)
 
 # `pulumi destroy` of the dev stack: deletes the listener `make up` created.
 destroy: $(VENV)/.installed
-	$(call pulumi-dev,$(CURDIR),destroy)
+	$(call pulumi-dev,$(CURDIR),destroy --yes)
 
 # The second example: several listeners of one accelerator from the dev stack's list.
 up-multi: $(VENV)/.installed
-	$(call pulumi-dev,$(CURDIR)/examples/multi_listener,up)
+	$(call pulumi-dev,$(CURDIR)/examples/multi_listener,up --yes)
 
 # Start the emulator in the background (idempotent) and wait for its ready line.
 emulator: $(VENV)/.installed
@@ -69,7 +74,13 @@ emulator-flags:
 emulator-stop:
 	@if [ -f $(STATE_DIR)/pid ]; then kill $$(cat $(STATE_DIR)/pid) 2>/dev/null || true; rm -f $(STATE_DIR)/pid; echo "emulator stopped"; fi
 
+# The pinned Pulumi CLI (found, installed or built); prints its path.
+cli: $(VENV)/.installed
+	@$(PULUMI_CLI) --exact
+
+# Every test, the real-CLI suite (tests/cli) included: without the pinned CLI this fails, it never skips.
 test: $(VENV)/.installed
+	@$(PULUMI_CLI) --exact >/dev/null
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
