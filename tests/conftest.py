@@ -15,6 +15,8 @@ settings.load_profile("ci")
 
 SCRUBBED_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "GA_LISTENER_", "PULUMI_CONFIG")
 # The official SDK (a test peer) reads proxy variables on every call: loopback traffic must never leave the machine.
+# Where scripts/pulumi_cli.py keeps the pinned CLI: a location, not a setting of the product.
+KEPT = ("GA_LISTENER_CACHE",)
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
@@ -24,7 +26,7 @@ def _scrub_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     # inherit the scrubbed environment too (tests still change it per test with their own monkeypatch).
     with pytest.MonkeyPatch.context() as patch:
         for name in list(os.environ):
-            if name.startswith(SCRUBBED_PREFIXES) or name in PROXY_VARIABLES:
+            if (name.startswith(SCRUBBED_PREFIXES) and name not in KEPT) or name in PROXY_VARIABLES:
                 patch.delenv(name)
         # An empty home: ~/.aliyun/config.json of the developer is never read.
         patch.setenv("HOME", str(tmp_path_factory.mktemp("home")))

@@ -1,0 +1,186 @@
+"""Run the real Pulumi CLI on copies of a program: one shared file backend, one stack per case.
+
+:class:`Cli` holds the pinned ``pulumi`` (scripts/pulumi_cli.py), the shared backend folder and ``PULUMI_HOME``,
+and the environment every run gets. :meth:`Cli.stack` copies a program folder (``Pulumi.yaml``, ``__main__.py``
+and a ``.venv`` link to the repo's virtualenv, so the language host and the provider's launch script both find
+it), writes the stack's config file and runs ``pulumi stack init``. Every command runs ``--non-interactive`` with
+``--color never``, in its own process group, so a test can kill the CLI together with the language host and the
+provider host it started (killing only ``pulumi`` would orphan a host that goes on polling and writing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = Path(__file__).resolve().parent / "program"
+PROJECT = "ga-listener-cli-test"
+PASSPHRASE = "cli-suite"
+DEMO_ID, DEMO_SECRET = "ga-demo-key-id", "ga-demo-key-secret"  # the emulator's demo pair, as in the Makefile
+LISTENER_TYPE = "pulumi-python:dynamic/alicloud-ga:Listener"
+TIMEOUT = 240.0  # seconds for one CLI command before the test fails
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished CLI command."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def __str__(self) -> str:
+        return f"pulumi {' '.join(self.args)} exited {self.returncode}:\n{self.output[-4000:]}"
+
+
+class Cli:
+    """The pinned CLI with a shared backend; :meth:`stack` makes a case's stack."""
+
+    def __init__(self, pulumi: Path, workdir: Path, endpoint: str) -> None:
+        self.pulumi = pulumi
+        self.backend = workdir / "backend"
+        self.home = workdir / "pulumi-home"
+        self.workdir = workdir
+        self.endpoint = endpoint
+        self.backend.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(parents=True, exist_ok=True)
+
+    def environment(self, extra: dict[str, str | None] | None = None) -> dict[str, str]:
+        """What every run gets: the CLI's folder first on PATH, the backend, the passphrase, the demo keys;
+        ``extra`` adds variables, and removes those it maps to None."""
+        path = f"{self.pulumi.parent}:{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"
+        env = {**os.environ, "PATH": path, "PULUMI_BACKEND_URL": f"file://{self.backend}",
+               "PULUMI_HOME": str(self.home), "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+               "PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
+               "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEMO_SECRET}
+        merged: dict[str, str | None] = {**env, **(extra or {})}
+        return {name: value for name, value in merged.items() if value is not None}
+
+    def stack(self, name: str, config: dict[str, Any], source: Path = PROGRAM, *, folder: Path | None = None,
+              env: dict[str, str | None] | None = None) -> Stack:
+        """A copy of ``source`` holding stack ``name`` with ``config``; the endpoint and a short wait are added."""
+        folder = folder or self.workdir / "projects" / name
+        folder.mkdir(parents=True)
+        for item in source.iterdir():
+            if item.is_file() and (item.name in ("Pulumi.yaml", "requirements.txt") or item.suffix == ".py"):
+                shutil.copy(item, folder / item.name)
+        (folder / ".venv").symlink_to(ROOT / ".venv")
+        stack = Stack(self, folder, name, env or {})
+        stack.write_config({"ga-listener:endpoint": self.endpoint, "ga-listener:waitTimeout": "60", **config})
+        stack.pulumi("stack", "init", name)
+        return stack
+
+
+class Stack:
+    """One stack of one program copy."""
+
+    def __init__(self, cli: Cli, folder: Path, name: str, env: dict[str, str | None]) -> None:
+        self.cli, self.folder, self.name, self.env = cli, folder, name, env
+
+    @property
+    def config_file(self) -> Path:
+        return self.folder / f"Pulumi.{self.name}.yaml"
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        """Replace the stack's config (keeping the encryption salt that stack init wrote)."""
+        document = yaml.safe_load(self.config_file.read_text()) if self.config_file.exists() else {}
+        document = {**(document or {}), "config": config}
+        self.config_file.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def set_listeners(self, listeners: list[dict[str, Any]]) -> None:
+        """Set what the suite's program declares (see tests/cli/program/__main__.py)."""
+        document = yaml.safe_load(self.config_file.read_text())
+        self.write_config({**document["config"], f"{PROJECT}:listeners": listeners})
+
+    def command(self, *args: str) -> list[str]:
+        return [str(self.cli.pulumi), *args, "--non-interactive", "--color", "never"]
+
+    def pulumi(self, *args: str, check: bool = True, timeout: float = TIMEOUT) -> Run:
+        """Run ``pulumi ARGS`` in the program's folder; with ``check``, fail on a non-zero exit."""
+        process = subprocess.Popen(self.command(*args), cwd=self.folder, env=self.cli.environment(self.env),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(process)
+            stdout, stderr = process.communicate()
+            raise AssertionError(f"pulumi {' '.join(args)} took over {timeout} s:\n{stdout}{stderr}") from None
+        run = Run(args, process.returncode, stdout, stderr)
+        if check and run.returncode != 0:
+            raise AssertionError(str(run))
+        return run
+
+    def spawn(self, *args: str, log: Path) -> subprocess.Popen[bytes]:
+        """Start ``pulumi ARGS`` in its own process group, output in ``log``, and return at once."""
+        with log.open("wb") as out:
+            return subprocess.Popen(self.command(*args), cwd=self.folder, env=self.cli.environment(self.env),
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def up(self, *extra: str, check: bool = True) -> Run:
+        return self.pulumi("up", "--yes", "--skip-preview", *extra, check=check)
+
+    def preview(self, *extra: str, check: bool = True) -> Run:
+        return self.pulumi("preview", *extra, check=check)
+
+    def refresh(self, *extra: str, check: bool = True) -> Run:
+        return self.pulumi("refresh", "--yes", "--skip-preview", *extra, check=check)
+
+    def destroy(self, *extra: str, check: bool = True) -> Run:
+        return self.pulumi("destroy", "--yes", "--skip-preview", *extra, check=check)
+
+    def export(self) -> dict[str, Any]:
+        """``pulumi stack export``: the deployment as the backend stores it."""
+        return dict(json.loads(self.pulumi("stack", "export").stdout))
+
+    def listeners(self) -> dict[str, dict[str, Any]]:
+        """The stack's Listener resources by name: ``{"id", "outputs", "inputs"}``."""
+        resources = self.export()["deployment"].get("resources") or []
+        return {r["urn"].rsplit("::", 1)[1]: {"id": r.get("id"), "outputs": r.get("outputs", {}),
+                                              "inputs": r.get("inputs", {})}
+                for r in resources if r["type"] == LISTENER_TYPE}
+
+    def stack_outputs(self) -> dict[str, Any]:
+        return dict(json.loads(self.pulumi("stack", "output", "--json", "--show-secrets").stdout))
+
+
+def kill_group(process: subprocess.Popen[Any]) -> None:
+    """SIGKILL the process group of ``process`` (the CLI, its language host and its provider hosts)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.05) -> None:
+    """Poll ``predicate`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+# The engine's own log line for each provider call at -v=7, e.g. ``Provider[0x...].Check(urn:...::web) executing``.
+ENGINE_CALL = re.compile(r"Provider\[[^\]]*\]\.(?P<method>\w+)\((?P<urn>urn:[^)]*)\) executing")
+
+
+def provider_calls(log: str, name: str) -> list[str]:
+    """The provider methods the engine called for resource ``name``, in order, from an ``-v=7 --logtostderr`` log."""
+    return [m["method"] for m in ENGINE_CALL.finditer(log) if m["urn"].endswith(f"::{name}")]
