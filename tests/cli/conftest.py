@@ -19,6 +19,7 @@ from tests.cli.support import DEMO_ID, DEMO_SECRET, PROGRAM, Cli, Stack, wait_fo
 from tests.support.peers import official_client
 
 ROLE = "acs:ram::1234567890123456:role/ga-deployer"
+SECRET_PAIR = ("cli-suite-key", "cli-suite-secret-Wq4-do-not-leak")  # set with `pulumi config set --secret`
 TRANSITION = 0.3  # seconds in init/updating/deleting: short, so the suite stays within its budget
 _numbers = itertools.count(1)
 
@@ -36,7 +37,7 @@ def pulumi_path() -> Path:
 @pytest.fixture(scope="session")
 def cli_emulator() -> Iterator[EmulatorServer]:
     """One emulator for the suite, with STS for the credential case; each case takes its own accelerator."""
-    with EmulatorServer(credentials=[(DEMO_ID, DEMO_SECRET, None)], accelerators=["ga-cli-spare"],
+    with EmulatorServer(credentials=[(DEMO_ID, DEMO_SECRET, None), (*SECRET_PAIR, None)], accelerators=["ga-cli-spare"],
                         transition_seconds=TRANSITION, sts=StsOptions(roles=[ROLE])) as server:
         yield server
 

@@ -4,8 +4,8 @@
 and the environment every run gets. :meth:`Cli.stack` copies a program folder (``Pulumi.yaml``, ``__main__.py``
 and a ``.venv`` link to the repo's virtualenv, so the language host and the provider's launch script both find
 it), writes the stack's config file and runs ``pulumi stack init``. Every command runs ``--non-interactive`` with
-``--color never``, in its own process group, so a test can kill the CLI together with the language host and the
-provider host it started (killing only ``pulumi`` would orphan a host that goes on polling and writing).
+``--color never``, in a session of its own, so a test can kill the CLI together with the language host and the
+provider hosts it started (each in a process group of its own: see :func:`kill_session`).
 """
 
 from __future__ import annotations
@@ -73,19 +73,22 @@ class Cli:
         merged: dict[str, str | None] = {**env, **(extra or {})}
         return {name: value for name, value in merged.items() if value is not None}
 
-    def stack(self, name: str, config: dict[str, Any], source: Path = PROGRAM, *, folder: Path | None = None,
+    def stack(self, name: str, config: dict[str, Any], source: Path = PROGRAM, *,
               env: dict[str, str | None] | None = None) -> Stack:
-        """A copy of ``source`` holding stack ``name`` with ``config``; the endpoint and a short wait are added."""
-        folder = folder or self.workdir / "projects" / name
+        """A copy of the program in ``source`` holding stack ``name`` with ``config`` (plus the endpoint)."""
+        folder = self.workdir / "projects" / name / (source.relative_to(ROOT) if source.is_relative_to(ROOT) else ".")
         folder.mkdir(parents=True)
         for item in source.iterdir():
             if item.is_file() and (item.name in ("Pulumi.yaml", "requirements.txt") or item.suffix == ".py"):
                 shutil.copy(item, folder / item.name)
-        (folder / ".venv").symlink_to(ROOT / ".venv")
-        stack = Stack(self, folder, name, env or {})
-        stack.write_config({"ga-listener:endpoint": self.endpoint, "ga-listener:waitTimeout": "60", **config})
-        stack.pulumi("stack", "init", name)
-        return stack
+        # The project's `virtualenv`, resolved in the copy as the language host and the provider's launch script
+        # both resolve it, is a link to the repo's own (the copy keeps the folder depth an example expects).
+        options = yaml.safe_load((folder / "Pulumi.yaml").read_text())["runtime"]["options"]
+        venv = (folder / options["virtualenv"]).resolve()
+        if not venv.exists():
+            venv.parent.mkdir(parents=True, exist_ok=True)
+            venv.symlink_to(ROOT / ".venv")
+        return Stack(self, folder, name, env or {}).init(config)
 
 
 class Stack:
@@ -93,6 +96,17 @@ class Stack:
 
     def __init__(self, cli: Cli, folder: Path, name: str, env: dict[str, str | None]) -> None:
         self.cli, self.folder, self.name, self.env = cli, folder, name, env
+
+    def init(self, config: dict[str, Any]) -> Stack:
+        """Write the stack's config (a short wait added, and always the suite's emulator as the endpoint) and run
+        ``pulumi stack init``."""
+        self.write_config({"ga-listener:waitTimeout": "60", **config, "ga-listener:endpoint": self.cli.endpoint})
+        self.pulumi("stack", "init")
+        return self
+
+    def sibling(self, name: str, config: dict[str, Any]) -> Stack:
+        """Another stack of the same program copy (same folder, its own config file)."""
+        return Stack(self.cli, self.folder, name, self.env).init(config)
 
     @property
     def config_file(self) -> Path:
@@ -110,7 +124,7 @@ class Stack:
         self.write_config({**document["config"], f"{PROJECT}:listeners": listeners})
 
     def command(self, *args: str) -> list[str]:
-        return [str(self.cli.pulumi), *args, "--non-interactive", "--color", "never"]
+        return [str(self.cli.pulumi), *args, "--stack", self.name, "--non-interactive", "--color", "never"]
 
     def pulumi(self, *args: str, check: bool = True, timeout: float = TIMEOUT) -> Run:
         """Run ``pulumi ARGS`` in the program's folder; with ``check``, fail on a non-zero exit."""
@@ -120,7 +134,7 @@ class Stack:
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            kill_group(process)
+            kill_session(process)
             stdout, stderr = process.communicate()
             raise AssertionError(f"pulumi {' '.join(args)} took over {timeout} s:\n{stdout}{stderr}") from None
         run = Run(args, process.returncode, stdout, stderr)
@@ -161,10 +175,24 @@ class Stack:
         return dict(json.loads(self.pulumi("stack", "output", "--json", "--show-secrets").stdout))
 
 
-def kill_group(process: subprocess.Popen[Any]) -> None:
-    """SIGKILL the process group of ``process`` (the CLI, its language host and its provider hosts)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+def session_members(leader: int) -> dict[int, int]:
+    """Every live process of the session that ``leader`` started: pid -> process group."""
+    members = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):  # gone meanwhile, or not ours
+                if os.getsid(int(entry.name)) == leader:
+                    members[int(entry.name)] = os.getpgid(int(entry.name))
+    return members
+
+
+def kill_session(process: subprocess.Popen[Any]) -> None:
+    """SIGKILL the CLI and everything it started. The CLI starts each plugin (the language host, every provider
+    host) in a process group of its own, so killing its process group alone would leave them running (and a
+    provider host polling and writing); they all stay in the CLI's session, which ``start_new_session`` made."""
+    for pid in session_members(process.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     process.wait(timeout=30)
 
 
@@ -177,10 +205,17 @@ def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.05) 
         time.sleep(interval)
 
 
-# The engine's own log line for each provider call at -v=7, e.g. ``Provider[0x...].Check(urn:...::web) executing``.
-ENGINE_CALL = re.compile(r"Provider\[[^\]]*\]\.(?P<method>\w+)\((?P<urn>urn:[^)]*)\) executing")
+# The engine's own log line for each provider call at -v=7, e.g. ``Provider[0x...].Check(urn:...::web) executing``
+# or ``Provider[0x...].Read(lsr-1,urn:...::web) executing`` (the URN and the id in either order).
+ENGINE_CALL = re.compile(r"Provider\[[^\]]*\]\.(?P<method>\w+)\((?P<args>[^)]*)\):? executing")
 
 
-def provider_calls(log: str, name: str) -> list[str]:
-    """The provider methods the engine called for resource ``name``, in order, from an ``-v=7 --logtostderr`` log."""
-    return [m["method"] for m in ENGINE_CALL.finditer(log) if m["urn"].endswith(f"::{name}")]
+def provider_calls(log: str) -> list[tuple[str, str]]:
+    """(method, resource name) of every resource call the engine made, in order, from a ``-v=7 --logtostderr``
+    log; the calls about the default provider itself (CheckConfig, DiffConfig) are left out."""
+    calls = []
+    for match in ENGINE_CALL.finditer(log):
+        urns = [part for part in match["args"].split(",") if part.startswith("urn:")]
+        if urns and not urns[0].endswith("::default"):
+            calls.append((match["method"], urns[0].rsplit("::", 1)[1]))
+    return calls

@@ -221,8 +221,8 @@ def test_restore_says_what_it_cannot_put_back(engine: Engine, emulator: Emulator
     assert live(emulator, "lsr-web").client_affinity == "NONE"
 
 
-def test_listener_get_reads_live_state_from_inputs_alone(engine: Engine, emulator: EmulatorServer) -> None:
-    with engine.host() as host:  # Listener.get: Read(id, no properties, inputs = the program's)
+def test_listener_get_reads_live_state_from_the_programs_props(engine: Engine, emulator: EmulatorServer) -> None:
+    with engine.host() as host:  # Listener.get: Read(id, properties = inputs = the program's props)
         outputs = engine.get("existing", "lsr-https", host=host)
         with pytest.raises(ProviderError) as raised:
             engine.get("ghost", "lsr-missing", host=host)

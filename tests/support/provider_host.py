@@ -1,11 +1,11 @@
 """Drive the Pulumi SDK's own dynamic provider host over its real gRPC protocol, as the engine does.
 
-No Pulumi CLI exists here, so this module plays the engine's part: it starts ``python -m pulumi.dynamic`` as a
-subprocess, reads the port it prints, and calls Configure, Check, Diff, Create, Update, Read and Delete with
-properties marshalled into ``google.protobuf.Struct`` the engine's way (numbers become doubles, unknowns the
-UNKNOWN sentinel string, secrets signature-keyed objects) and the provider pickled by the SDK's own
-``serialize_provider``. :class:`Engine` keeps a one-stack state and runs the call sequences of the CLI's
-operations (see ``pulumi-protocol.md``).
+A fast stand-in for the real CLI (whose own suite is tests/cli) that plays the engine's part: it starts
+``python -m pulumi.dynamic`` as a subprocess, reads the port it prints, and calls Configure, Check, Diff, Create,
+Update, Read and Delete with properties marshalled into ``google.protobuf.Struct`` the engine's way (numbers
+become doubles, unknowns the UNKNOWN sentinel string, secrets signature-keyed objects) and the provider pickled by
+the SDK's own ``serialize_provider``. :class:`Engine` keeps a one-stack state and runs the call sequences of the
+CLI's operations (see ``pulumi-protocol.md``).
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ class ProviderHost:
     """One ``python -m pulumi.dynamic`` process and a gRPC stub to it."""
 
     def __init__(self, env: Mapping[str, str] | None = None, cwd: str | None = None,
-                 python: str = sys.executable) -> None:
+                 python: str = sys.executable, record: list[tuple[str, str]] | None = None) -> None:
+        #: (method, resource name) of every resource call made through this host, in order
+        self.calls: list[tuple[str, str]] = record if record is not None else []
         # stderr goes to a file and stdout is drained by a thread: a chatty provider never blocks on a full pipe,
         # and tests can scan everything the host printed (see output()).
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
@@ -117,6 +119,8 @@ class ProviderHost:
         return b"".join(self._stdout).decode(errors="replace") + self._stderr.read().decode(errors="replace")
 
     def _call(self, method: str, request: Any) -> Any:
+        if getattr(request, "urn", ""):
+            self.calls.append((method, request.urn.rsplit("::", 1)[1]))
         try:
             return getattr(self.stub, method)(request, timeout=300)
         except grpc.RpcError as error:
@@ -233,13 +237,28 @@ Program = Mapping[str, "Mapping[str, Any] | tuple[Mapping[str, Any], Options]"]
 class Engine:
     """A one-stack engine that runs each CLI operation's call sequence in a fresh host, as the CLI does.
 
-    Imitated from the engine's source (``pkg/resource/deploy/step_generator.go``, ``step.go``): a replace checks
-    the new inputs with no olds, then deletes first when the resource option says so (or, with the option unset,
-    when Diff said so) and otherwise creates first and deletes the old resource at the end of the deployment; a
-    targeted replace (``--target-replace``, ``replaceWith``) never asks Diff; a resource missing from the
-    program (a rename without an alias) is deleted after every create and update, in the same provider process;
-    ``retain_on_delete`` skips Delete; refresh is Read then Diff(olds = refreshed outputs, news = old inputs);
-    refresh and destroy configure the provider with the config stored at the last up.
+    Imitated from the engine's source (``pkg/resource/deploy/step_generator.go``, ``step.go``), and checked
+    against the real CLI: each imitated behaviour has a test in ``tests/cli/test_imitation.py`` that runs it both
+    ways against one emulator and compares the provider calls (the real engine's own ``-v=7`` log against
+    :attr:`calls`) or what is printed:
+
+    - up: Check, Create; Check, Diff, Update; no change: Check, Diff
+      (``test_create_update_and_no_change_make_the_same_calls``);
+    - replace: Check, Diff, Check(olds={}), Delete, Create (``test_a_replace_deletes_before_it_creates_in_both``);
+    - refresh: Read, then Diff(refreshed outputs, old inputs) (``test_refresh_is_read_then_diff_in_both``);
+    - rename without an alias: Check and Create of the new name, Delete of the old one last
+      (``test_a_rename_without_an_alias_creates_the_new_resource_and_deletes_the_old_one_last_in_both``);
+    - get: Read(properties = inputs = the program's props)
+      (``test_get_is_one_read_and_a_missing_listener_fails_in_both``);
+    - a check failure prints ``property P value V has a problem: R``
+      (``test_a_check_failure_prints_what_the_driver_reports``);
+    - refresh and destroy configure the provider with the config stored at the last up
+      (``test_refresh_and_destroy_configure_the_provider_with_the_config_stored_at_the_last_up``).
+
+    The rest: a replace deletes first when the resource option says so (or, with the option unset, when Diff
+    said so) and otherwise creates first and deletes the old resource at the end of the deployment; a targeted
+    replace (``--target-replace``, ``replaceWith``) never asks Diff; ``retain_on_delete`` skips Delete.
+    ``up`` is the update half of ``pulumi up`` (as ``--skip-preview``); ``preview`` is Check and Diff.
     """
 
     # Configs and environments hold credentials: kept out of the repr that a failing assertion prints.
@@ -248,6 +267,8 @@ class Engine:
     state: dict[str, ResourceState] = field(default_factory=dict)
     provider: str = field(default_factory=pickled_provider, repr=False)
     stored_config: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: (method, resource name) of every resource call the engine made, in order, across its hosts
+    calls: list[tuple[str, str]] = field(default_factory=list, repr=False)
 
     @classmethod
     def for_endpoint(cls, url: str, key_id: str, secret: str, wait_timeout: float = 30, **extra: str) -> Engine:
@@ -256,7 +277,7 @@ class Engine:
                            "ga-listener:waitTimeout": f"{wait_timeout:g}", **extra})
 
     def host(self, config: Mapping[str, Any] | None = None) -> ProviderHost:
-        host = ProviderHost(self.env)
+        host = ProviderHost(self.env, record=self.calls)
         host.configure(self.config if config is None else config)
         return host
 
@@ -393,11 +414,12 @@ class Engine:
         del self.state[name]
 
     def get(self, name: str, id_: str, host: ProviderHost | None = None) -> dict[str, Any]:
-        """``Listener.get(name, id)``: Read with no properties and the program's inputs; judged as the engine's
-        read step judges it (no outputs: "resource does not exist"). Returns the outputs the program sees."""
+        """``Listener.get(name, id)``: Read with the program's props as both properties and inputs (the real
+        engine's read step sends them so; tests/cli/test_imitation.py checks it), judged as that step judges it
+        (no outputs: "resource does not exist"). Returns the outputs the program sees."""
         inputs = {"region_id": "cn-hangzhou", PROVIDER_KEY: self.provider}
         with self._use(host) as h:
-            _, outputs, _ = h.read(urn_for(name), id_, {}, inputs)
+            _, outputs, _ = h.read(urn_for(name), id_, inputs, inputs)
         if outputs is None:
             raise ResourceMissingError(f"resource '{id_}' does not exist")
         return outputs

@@ -16,12 +16,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
@@ -62,16 +64,33 @@ func main() {
 		engineAddress: flags.Arg(flags.NArg() - 1),
 		execScript:    filepath.Join(filepath.Dir(self), "pulumi-language-python-exec"),
 	}
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	// Like Pulumi's own plugins: stop on an interrupt, and when the engine that started us is gone (a killed CLI
+	// would otherwise leave this host behind).
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	done := make(chan bool)
+	go func() {
+		<-ctx.Done()
+		cancel()
+		close(done)
+	}()
+	if err := rpcutil.Healthcheck(ctx, host.engineAddress, 5*time.Minute, cancel); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Cancel: done,
+		Init: func(server *grpc.Server) error {
+			pulumirpc.RegisterLanguageRuntimeServer(server, host)
+			return nil
+		},
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	server := grpc.NewServer(grpc.MaxRecvMsgSize(400 * 1024 * 1024))
-	pulumirpc.RegisterLanguageRuntimeServer(server, host)
 	// The engine reads the port from the first line of stdout.
-	fmt.Printf("%d\n", listener.Addr().(*net.TCPAddr).Port)
-	if err := server.Serve(listener); err != nil {
+	fmt.Printf("%d\n", handle.Port)
+	if err := <-handle.Done; err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -108,10 +127,10 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	setToolchain(&pythonOptions, options["toolchain"])
 	tc, err := toolchain.ResolveToolchain(pythonOptions)
 	if err != nil {
-		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+		return nil, err
 	}
 	if err := tc.ValidateVenv(ctx); err != nil {
-		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+		return nil, err // as Pulumi's host answers it: the CLI shows the missing virtualenv and how to make it
 	}
 	config, err := json.Marshal(req.GetConfig())
 	if err != nil {
