@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import hashlib
+import itertools
 import os
 import pwd
 import re
@@ -48,6 +50,7 @@ CONNECT_TIMEOUT = 15.0  # seconds without progress on one socket before a downlo
 INSTALL_TIMEOUT = 600  # seconds for the whole download and unpacking
 HEARTBEAT = 30.0  # seconds between "still waiting" lines of a long step
 TAIL_LINES = 15
+STAMP = ".ga-listener-builder"  # in a built bin folder: the builder_digest() it was built from
 
 
 class StepFailed(Exception):
@@ -185,36 +188,72 @@ def go_environment() -> dict[str, str]:
     return {**os.environ, "HOME": str(user_home()), "GOFLAGS": "-mod=readonly", "CGO_ENABLED": "0"}
 
 
-def build(root: Path, version: str, go: str, progress: Progress) -> None:
-    """Build the CLI and the stand-in language host at ``version`` into ``root/bin`` (atomically)."""
-    partial = root / "bin.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+def builder_digest() -> str:
+    """A digest of the builder module (go.mod, go.sum, the stand-in's sources): a built cache older than it is
+    rebuilt, so a change to the stand-in reaches every warm machine."""
+    digest = hashlib.sha256()
+    for path in sorted([BUILDER / "go.mod", BUILDER / "go.sum", *(BUILDER / "langhost").glob("*.go")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def up_to_date(bin_dir: Path) -> bool:
+    """A cache built here matches today's builder module; an installed release has no stamp and always does."""
+    stamp = bin_dir / STAMP
+    return not stamp.exists() or stamp.read_text().strip() == builder_digest()
+
+
+def build(root: Path, version: str, go: str, progress: Progress, *, cli: bool = True) -> None:
+    """Build the CLI (unless ``cli`` is False: the language host alone) and the stand-in language host at
+    ``version`` into ``root/bin``; a full build goes to a new folder that replaces the old one at the end."""
+    target = root / ("bin.partial" if cli else "bin")
+    if cli:
+        shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True, exist_ok=True)
     log = root / "build.log"
     log.write_text("")
     env = go_environment()
     ldflags = f"-X {VERSION_SYMBOL}=v{version}"
-    with progress.step("1/4 go mod download", "the Go module proxy (about 2 minutes with an empty module cache)"):
-        run_logged([go, "mod", "download"],
-                   BUILDER, env, log)
-    with progress.step(f"2/4 go build pulumi v{version}",
-                       "the Go compiler (about 4 to 6 minutes on 2 cores with an empty build cache)"):
-        run_logged([go, "build", "-trimpath", "-ldflags", ldflags, "-o", str(partial / "pulumi"), CLI_PACKAGE],
-                   BUILDER, env, log)
-    with progress.step("3/4 go build pulumi-language-python (ga-listener's stand-in)", "the Go compiler"):
-        run_logged([go, "build", "-trimpath", "-ldflags", ldflags, "-o", str(partial / "pulumi-language-python"),
+    steps = 4 if cli else 2
+    number = itertools.count(1)
+    if cli:
+        with progress.step(f"{next(number)}/{steps} go mod download",
+                           "the Go module proxy (about 2 minutes with an empty module cache)"):
+            run_logged([go, "mod", "download"], BUILDER, env, log)
+        with progress.step(f"{next(number)}/{steps} go build pulumi v{version}",
+                           "the Go compiler (about 3 to 5 minutes on 2 cores with an empty build cache)"):
+            run_logged([go, "build", "-trimpath", "-ldflags", ldflags, "-o", str(target / "pulumi"), CLI_PACKAGE],
+                       BUILDER, env, log)
+    with progress.step(f"{next(number)}/{steps} go build pulumi-language-python (ga-listener's stand-in)",
+                       "the Go compiler"):
+        run_logged([go, "build", "-trimpath", "-ldflags", ldflags, "-o", str(target / "pulumi-language-python"),
                     "./langhost"], BUILDER, env, log)
-    with progress.step("4/4 copy the SDK's Python launch scripts", f"{SDK_MODULE}@v{version} in the module cache"):
+    with progress.step(f"{next(number)}/{steps} copy the SDK's Python launch scripts",
+                       f"{SDK_MODULE}@v{version} in the module cache"):
         sdk_dir = subprocess.run([go, "list", "-m", "-f", "{{.Dir}}", SDK_MODULE], cwd=BUILDER, env=env,
                                  capture_output=True, text=True, check=False).stdout.strip()
         for name, folder in SDK_SCRIPTS.items():
             source = Path(sdk_dir) / folder / name
             if not source.is_file():
                 raise StepFailed(f"{source} is missing from the module cache")
-            shutil.copyfile(source, partial / name)
-            (partial / name).chmod(0o755)  # the module cache keeps no exec bit; the engine needs one
-    shutil.rmtree(root / "bin", ignore_errors=True)
-    partial.rename(root / "bin")
+            shutil.copyfile(source, target / name)
+            (target / name).chmod(0o755)  # the module cache keeps no exec bit; the engine needs one
+    (target / STAMP).write_text(builder_digest() + "\n")
+    if cli:
+        shutil.rmtree(root / "bin", ignore_errors=True)
+        target.rename(root / "bin")
+
+
+def refresh_language_host(root: Path, version: str, go: str | None, progress: Progress) -> None:
+    """Rebuild a cached stand-in language host older than the builder module (the CLI itself stays)."""
+    if not go:
+        progress.say(f"the stand-in language host in {root} predates {BUILDER}, and without `go` it stays")
+        return
+    progress.say(f"the stand-in language host in {root} predates {BUILDER}; rebuilding it")
+    try:
+        build(root, version, go, progress, cli=False)
+    except StepFailed as error:
+        progress.say(f"could not rebuild it, so the older one stays:\n{error}")
 
 
 def ways_out(target: str, version: str, root: Path) -> str:
@@ -222,7 +261,7 @@ def ways_out(target: str, version: str, root: Path) -> str:
         "Ways out:\n"
         f"  - install the Pulumi CLI v{version} yourself, then run {target} again:\n"
         f"      curl -fsSL https://get.pulumi.com | sh -s -- --version {version}\n"
-        f"    (or unpack that release into {root}, so that {root / 'bin' / 'pulumi'} exists);\n"
+        f"    (or put that release's files into {root / 'bin'}, beside which pulumi_cli.py looks);\n"
         "  - or install Go 1.26 or newer with access to the Go module proxy, and run "
         f"{target} again: it builds the CLI into {root}."
     )
@@ -240,7 +279,10 @@ def find_or_provide(target: str, exact: bool) -> Path:
     root = cache_root(version)
     reasons: list[str] = []
     with locked(root):
+        go = shutil.which("go")
         if complete(root / "bin", version):
+            if not up_to_date(root / "bin"):
+                refresh_language_host(root, version, go, progress)
             return root / "bin" / "pulumi"
         progress.say(f"no Pulumi CLI v{version} in {root}; installing it there")
         try:
@@ -251,7 +293,6 @@ def find_or_provide(target: str, exact: bool) -> Path:
             reasons.append("PulumiCommand.install: the installed CLI lacks the Python language host or scripts")
         except StepFailed as error:
             reasons.append(f"PulumiCommand.install: {error}")
-        go = shutil.which("go")
         if not go:
             reasons.append("build from the Go module proxy: `go` is not on PATH")
         else:
