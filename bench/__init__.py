@@ -33,6 +33,7 @@ class Row:
     target: float
     goal: float | None = None
     note: str = ""
+    spread: tuple[float, float] | None = None  # the lowest and highest ratio of single runs, when there were some
 
     @property
     def ratio(self) -> float:
@@ -60,12 +61,17 @@ def _number(value: float, unit: str) -> str:
     return f"{value:,.1f} {unit}" if value >= 100 else f"{value:.3g} {unit}"
 
 
+def _missed(row: Row) -> str:
+    """A miss, with the spread of single runs beside it, so that a miss can be told from noise."""
+    return f"MISSED (runs {row.spread[0]:.2f}x..{row.spread[1]:.2f}x)" if row.spread else "MISSED"
+
+
 def format_table(rows: Iterable[Row]) -> str:
     """A plain-text table with one line per row and a verdict column."""
     header = ("what", "ours", "reference", "ratio", "target", "")
     lines = [header] + [
         (row.what, _number(row.ours, row.unit), _number(row.reference, row.unit), f"{row.ratio:.2f}x",
-         row.target_text, "ok" if row.met else "MISSED")
+         row.target_text, "ok" if row.met else _missed(row))
         for row in rows
     ]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]

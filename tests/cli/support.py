@@ -118,10 +118,13 @@ class Stack:
         document = {**(document or {}), "config": config}
         self.config_file.write_text(yaml.safe_dump(document, sort_keys=False))
 
+    def config(self) -> dict[str, Any]:
+        """The stack's config as its file holds it (secrets encrypted)."""
+        return dict(yaml.safe_load(self.config_file.read_text())["config"])
+
     def set_listeners(self, listeners: list[dict[str, Any]]) -> None:
         """Set what the suite's program declares (see tests/cli/program/__main__.py)."""
-        document = yaml.safe_load(self.config_file.read_text())
-        self.write_config({**document["config"], f"{PROJECT}:listeners": listeners})
+        self.write_config({**self.config(), f"{PROJECT}:listeners": listeners})
 
     def command(self, *args: str) -> list[str]:
         return [str(self.cli.pulumi), *args, "--stack", self.name, "--non-interactive", "--color", "never"]

@@ -10,7 +10,7 @@ import yaml
 
 from ga_emulator.server import EmulatorServer
 from tests.cli.conftest import StackFactory, live_listeners
-from tests.cli.support import ROOT
+from tests.cli.support import ROOT, Cli
 
 PROGRAMS = [ROOT, ROOT / "examples" / "multi_listener"]
 
@@ -42,3 +42,16 @@ def test_the_program_goes_up_and_down(
     assert {item.state for item in live} == {"active"}
     stack.destroy()
     assert live_listeners(emulator, accelerator) == []
+
+
+def test_the_real_cli_benchmark_stays_runnable(
+    cli: Cli, emulator: EmulatorServer, accelerator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make bench` is not part of `make test`: its real-CLI preview row runs here, small."""
+    from bench import bench_pulumi
+
+    monkeypatch.setattr(bench_pulumi, "SAMPLES", 1)
+    monkeypatch.setattr(bench_pulumi, "PREVIEW_COUNT", 2)
+    monkeypatch.setattr(bench_pulumi, "PREVIEW_ACCELERATOR", accelerator)
+    row = bench_pulumi.preview_row(cli)
+    assert row.ours > 0 and row.reference > 0 and row.spread is not None

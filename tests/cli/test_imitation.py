@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 
 from ga_emulator.server import EmulatorServer
 from tests.cli.conftest import StackFactory, describe, seed_listener
@@ -161,15 +160,11 @@ def test_refresh_and_destroy_configure_the_provider_with_the_config_stored_at_th
     listener_id = stack.listeners()["web"]["id"]
     # The stack file now points elsewhere: the stored config is what refresh and destroy must use.
     dead = "http://127.0.0.1:9"
-    stack.write_config({**_config(stack), "ga-listener:endpoint": dead})
+    stack.write_config({**stack.config(), "ga-listener:endpoint": dead})
     engine.config["ga-listener:endpoint"] = dead
     assert real(stack, "refresh") == [("Read", "web"), ("Diff", "web")]
     assert engine.refresh("web") is not None
     assert real(stack, "destroy") == [("Delete", "web")]
     engine.destroy("web")
     assert describe(emulator, listener_id).state == "active"  # retained, as on_delete says
-
-
-def _config(stack: Stack) -> dict[str, Any]:
-    return dict(yaml.safe_load(stack.config_file.read_text())["config"])
 
