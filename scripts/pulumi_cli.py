@@ -218,10 +218,10 @@ def build(root: Path, version: str, go: str, progress: Progress, *, cli: bool = 
     number = itertools.count(1)
     if cli:
         with progress.step(f"{next(number)}/{steps} go mod download",
-                           "the Go module proxy (about 2 minutes with an empty module cache)"):
+                           "the Go module proxy (about 1 minute with an empty module cache)"):
             run_logged([go, "mod", "download"], BUILDER, env, log)
         with progress.step(f"{next(number)}/{steps} go build pulumi v{version}",
-                           "the Go compiler (about 3 to 5 minutes on 2 cores with an empty build cache)"):
+                           "the Go compiler (about 3 to 7 minutes on 2 cores with an empty build cache)"):
             run_logged([go, "build", "-trimpath", "-ldflags", ldflags, "-o", str(target / "pulumi"), CLI_PACKAGE],
                        BUILDER, env, log)
     with progress.step(f"{next(number)}/{steps} go build pulumi-language-python (ga-listener's stand-in)",
