@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["RESULTS_PATH", "Row", "format_table", "median_of", "write_results"]
+__all__ = ["RESULTS_PATH", "Row", "alternating", "format_table", "median_of", "write_results"]
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results.json"
 
@@ -50,6 +50,21 @@ class Row:
         sign = ">=" if self.better == "higher" else "<="
         goal = f" (goal {self.goal:g}x)" if self.goal is not None else ""
         return f"{sign} {self.target:g}x{goal}"
+
+
+def alternating(samples: int, ours: Callable[[], float],
+                reference: Callable[[], float]) -> tuple[list[float], list[float]]:
+    """``samples`` runs of each side, alternating who goes first, so that machine drift hits both alike."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    for sample in range(samples):
+        if sample % 2:
+            theirs.append(reference())
+            mine.append(ours())
+        else:
+            mine.append(ours())
+            theirs.append(reference())
+    return mine, theirs
 
 
 def median_of(samples: int, measure: Callable[[], float]) -> float:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pulumi.dynamic.dynamic import serialize_provider
 
-from bench import Row
+from bench import Row, alternating
 from bench.noop_provider import NoopProvider
 from ga_emulator.server import EmulatorServer
 from ga_listener import plan
@@ -66,15 +66,8 @@ def preview_seconds(provider: str) -> float:
 
 
 def interleaved(samples: int, ours: Callable[[], float], reference: Callable[[], float]) -> tuple[float, float]:
-    """Medians of alternating runs (who goes first alternates too), so machine drift hits both sides alike."""
-    mine, theirs = [], []
-    for sample in range(samples):
-        if sample % 2:
-            theirs.append(reference())
-            mine.append(ours())
-        else:
-            mine.append(ours())
-            theirs.append(reference())
+    """Medians of alternating runs (see :func:`bench.alternating`)."""
+    mine, theirs = alternating(samples, ours, reference)
     return statistics.median(mine), statistics.median(theirs)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import Row
+from bench import Row, alternating
 from ga_emulator.server import EmulatorServer
 from scripts import pulumi_cli
 from tests.cli.support import DEMO_ID, DEMO_SECRET, Cli, Stack
@@ -37,19 +37,6 @@ def timed(action: Callable[[], Any]) -> float:
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
-
-
-def alternating(ours: Callable[[], float], reference: Callable[[], float]) -> tuple[list[float], list[float]]:
-    """SAMPLES runs of each, alternating who goes first, so machine drift hits both sides alike."""
-    mine, theirs = [], []
-    for sample in range(SAMPLES):
-        if sample % 2:
-            theirs.append(reference())
-            mine.append(ours())
-        else:
-            mine.append(ours())
-            theirs.append(reference())
-    return mine, theirs
 
 
 def row(what: str, mine: list[float], theirs: list[float], target: float, note: str) -> Row:
@@ -92,8 +79,8 @@ def update_rows(cli: Cli, workdir: Path) -> list[Row]:
         noop.write_config({**noop.config(), "ga-listener-bench-noop:label": f"v{next(versions)}"})
         return timed(lambda: noop.pulumi("up", "--yes"))
 
-    mine, floor = alternating(change_one, lambda: timed(lambda: empty.pulumi("up", "--yes")) + TRANSITION)
-    again, dynamic = alternating(change_one, change_noop)
+    mine, floor = alternating(SAMPLES, change_one, lambda: timed(lambda: empty.pulumi("up", "--yes")) + TRANSITION)
+    again, dynamic = alternating(SAMPLES, change_one, change_noop)
     return [
         row("pulumi up of one changed listener (1 s transition)", mine, floor, 1.3,
             "vs the same CLI's up of an empty program + the transition"),
@@ -112,7 +99,7 @@ def preview_row(cli: Cli) -> Row:
     def preview(stack: Stack) -> float:
         return timed(lambda: stack.pulumi("preview", "--expect-no-changes"))
 
-    mine, theirs = alternating(lambda: preview(listeners), lambda: preview(noop))
+    mine, theirs = alternating(SAMPLES, lambda: preview(listeners), lambda: preview(noop))
     return row(f"pulumi preview of {PREVIEW_COUNT} unchanged listeners", mine, theirs, 1.3,
                f"vs preview of {PREVIEW_COUNT} resources of a no-op dynamic provider")
 

@@ -9,6 +9,7 @@ import requests
 
 from ga_emulator.server import EmulatorServer
 from tests.cli.conftest import StackFactory, describe, live_listeners, rename_out_of_band, writes
+from tests.cli.support import Stack
 
 PORTS = [{"from_port": 7100, "to_port": 7100}]
 
@@ -18,13 +19,18 @@ def created(name: str, accelerator: str, **extra: object) -> dict[str, object]:
                                    "name": "api"}, **extra}
 
 
-def test_refresh_records_a_change_made_behind_the_stacks_back_and_the_next_preview_shows_the_way_back(
-    emulator: EmulatorServer, accelerator: str, make_stack: StackFactory
-) -> None:
+def up_with_api(make_stack: StackFactory, accelerator: str) -> tuple[Stack, str]:
+    """A stack whose `up` created listener "api" on ``accelerator``; the stack and the listener's id."""
     stack = make_stack({})
     stack.set_listeners([created("api", accelerator)])
     stack.up()
-    listener_id = stack.listeners()["api"]["id"]
+    return stack, stack.listeners()["api"]["id"]
+
+
+def test_refresh_records_a_change_made_behind_the_stacks_back_and_the_next_preview_shows_the_way_back(
+    emulator: EmulatorServer, accelerator: str, make_stack: StackFactory
+) -> None:
+    stack, listener_id = up_with_api(make_stack, accelerator)
     emulator.calls.clear()
     rename_out_of_band(emulator, listener_id, "changed-in-console")
 
@@ -45,10 +51,7 @@ def test_refresh_records_a_change_made_behind_the_stacks_back_and_the_next_previ
 def test_a_rename_with_an_alias_touches_nothing(
     emulator: EmulatorServer, accelerator: str, make_stack: StackFactory
 ) -> None:
-    stack = make_stack({})
-    stack.set_listeners([created("api", accelerator)])
-    stack.up()
-    listener_id = stack.listeners()["api"]["id"]
+    stack, listener_id = up_with_api(make_stack, accelerator)
     emulator.calls.clear()
     stack.set_listeners([created("api-v2", accelerator, aliases=["api"])])
     stack.up()
@@ -62,10 +65,7 @@ def test_a_new_accelerator_replaces_deleting_first_and_leaves_exactly_one_listen
     other = f"{accelerator}-b"
     requests.post(f"{emulator.url}/_emulator/accelerators", json={"accelerator_id": other},
                   timeout=10).raise_for_status()
-    stack = make_stack({})
-    stack.set_listeners([created("api", accelerator)])
-    stack.up()
-    old_id = stack.listeners()["api"]["id"]
+    stack, old_id = up_with_api(make_stack, accelerator)
     stack.set_listeners([created("api", other)])
     preview = json.loads(stack.preview("--json").stdout)
     ops = [step["op"] for step in preview["steps"] if step["urn"].endswith("::api")]
