@@ -48,8 +48,8 @@ def row(what: str, mine: list[float], theirs: list[float], target: float, note: 
 def empty_program(workdir: Path) -> Path:
     folder = workdir / "empty-program"
     folder.mkdir()
-    (folder / "Pulumi.yaml").write_text((PROGRAMS / "noop" / "Pulumi.yaml").read_text()
-                                        .replace("ga-listener-bench-noop", "ga-listener-bench-empty"))
+    (folder / "Pulumi.yaml").write_text("name: ga-listener-bench-empty\nruntime:\n  name: python\n"
+                                        "  options:\n    toolchain: pip\n    virtualenv: .venv\n")
     (folder / "__main__.py").write_text(EMPTY_PROGRAM)
     return folder
 

@@ -76,7 +76,8 @@ class Cli:
     def stack(self, name: str, config: dict[str, Any], source: Path = PROGRAM, *,
               env: dict[str, str | None] | None = None) -> Stack:
         """A copy of the program in ``source`` holding stack ``name`` with ``config`` (plus the endpoint)."""
-        folder = self.workdir / "projects" / name / (source.relative_to(ROOT) if source.is_relative_to(ROOT) else ".")
+        copy_root = self.workdir / "projects" / name
+        folder = copy_root / (source.relative_to(ROOT) if source.is_relative_to(ROOT) else ".")
         folder.mkdir(parents=True)
         for item in source.iterdir():
             if item.is_file() and (item.name in ("Pulumi.yaml", "requirements.txt") or item.suffix == ".py"):
@@ -85,6 +86,7 @@ class Cli:
         # both resolve it, is a link to the repo's own (the copy keeps the folder depth an example expects).
         options = yaml.safe_load((folder / "Pulumi.yaml").read_text())["runtime"]["options"]
         venv = (folder / options["virtualenv"]).resolve()
+        assert venv.is_relative_to(copy_root), f"{source}: its virtualenv lies outside the copy"
         if not venv.exists():
             venv.parent.mkdir(parents=True, exist_ok=True)
             venv.symlink_to(ROOT / ".venv")

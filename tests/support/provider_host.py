@@ -120,7 +120,7 @@ class ProviderHost:
 
     def _call(self, method: str, request: Any) -> Any:
         if getattr(request, "urn", ""):
-            self.calls.append((method, request.urn.rsplit("::", 1)[1]))
+            self.calls.append((method, request.urn.rsplit("::", 1)[-1]))
         try:
             return getattr(self.stub, method)(request, timeout=300)
         except grpc.RpcError as error:
