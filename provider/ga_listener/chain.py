@@ -37,9 +37,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ga_listener.credentials import Credentials, CredentialsProvider, RefreshingCredentials
 from ga_listener.errors import ConfigurationError, CredentialsNotFoundError, CredentialsRefreshError
 from ga_listener.fetch import shown_url
+from ga_listener.keys import Credentials, CredentialsProvider, RefreshingCredentials
 from ga_listener.metadata import DEFAULT_METADATA_ENDPOINT, EcsRoleCredentials, UriCredentials
 from ga_listener.profiles import profile_provider
 from ga_listener.settings import ASSUME_ROLE_KEY, METADATA_ENDPOINT_KEY, OIDC_KEY, STS_ENDPOINT_KEY

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ga_listener.credentials import Scrubber
 from ga_listener.errors import ConfigurationError, CredentialsRefreshError
+from ga_listener.keys import Scrubber
 from ga_listener.wire import is_loopback, mask_tokens, new_session, transport_settings
 
 if TYPE_CHECKING:

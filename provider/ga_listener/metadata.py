@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ga_listener.credentials import Credentials, Scrubber
 from ga_listener.fetch import Fetcher, Reply, check_url, shown_url
+from ga_listener.keys import Credentials, Scrubber
 from ga_listener.sts import temporary_credentials
 
 __all__ = ["DEFAULT_METADATA_ENDPOINT", "METADATA_HOST", "EcsRoleCredentials", "UriCredentials"]

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ga_listener.credentials import Credentials, CredentialsProvider
+from ga_listener.keys import Credentials, CredentialsProvider
 from ga_listener.sts import OidcRequest, RoleRequest
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ga_listener import signing
-from ga_listener.credentials import Credentials, Scrubber, parse_expiration
 from ga_listener.errors import ConfigurationError
 from ga_listener.fetch import Fetcher, Reply, shown_url
+from ga_listener.keys import Credentials, Scrubber, parse_expiration
 from ga_listener.wire import parse_endpoint
 
 __all__ = ["DEFAULT_STS_HOST", "STS_VERSION", "OidcRequest", "RoleRequest", "StsClient", "sts_endpoint",
