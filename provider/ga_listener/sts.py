@@ -4,6 +4,7 @@
 Requests are RPC-style POSTs with every parameter in the form body, never in the URL (a URL is what proxies
 and urllib3's debug log print). ``AssumeRole`` is signed v1 (HMAC-SHA1) with :func:`ga_listener.signing.sign_v1`.
 Errors name the source, the action, the code and the service's message with every secret scrubbed, plus a hint.
+Where STS calls go is decided by :mod:`ga_listener.sources`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from ga_listener.fetch import Fetcher, Reply, shown_url
 from ga_listener.keys import Credentials, Scrubber, parse_expiration
 from ga_listener.wire import parse_endpoint
 
-__all__ = ["DEFAULT_STS_HOST", "STS_VERSION", "OidcRequest", "RoleRequest", "StsClient", "sts_endpoint",
-           "temporary_credentials"]
+__all__ = ["DEFAULT_STS_HOST", "STS_VERSION", "OidcRequest", "RoleRequest", "StsClient", "temporary_credentials"]
 
 STS_VERSION = "2015-04-01"
 DEFAULT_STS_HOST = "sts.aliyuncs.com"
@@ -39,19 +39,6 @@ _HINTS = {
     "SignatureDoesNotMatch": "check the source credential's secret",
     "InvalidAccessKeyId.NotFound": "check the source credential's access key id",
 }
-
-
-def sts_endpoint(override: str | None, environ: Mapping[str, str], *, region: str | None = None) -> str:
-    """Where STS calls go: ``override`` (host or URL; the chain decides which setting gives it), else
-    ``sts[-vpc].<region>.aliyuncs.com`` for ``region`` or ``ALIBABA_CLOUD_STS_REGION`` (``sts-vpc`` when
-    ``ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED`` is true), else ``sts.aliyuncs.com``."""
-    if override:
-        return override
-    region = region or environ.get("ALIBABA_CLOUD_STS_REGION")
-    if not region:
-        return DEFAULT_STS_HOST
-    vpc = environ.get("ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED", "").strip().lower() == "true"
-    return f"sts{'-vpc' if vpc else ''}.{region}.aliyuncs.com"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,163 @@
+"""Where STS calls go, what the provider warns about and refuses at preview, how the instance metadata service
+falls back, no fragment of a secret in any error, and when temporary credentials are refreshed (issue 18). Every
+case runs the real provider host over gRPC, configured from stack config and environment as the engine does,
+against the emulator or a small scripted server on loopback. Public hosts are never contacted: their requests
+go to a loopback proxy that records the tunnel's target and refuses it.
+
+Expectations follow Terraform's ``providerConfigure`` (``endpoints``, ``LoadRegionalEndpoint(region, "sts")``),
+the SDKs' STS endpoint rule (``sts[-vpc].<sts_region>.aliyuncs.com``) and their metadata fallback
+(``alibabacloud-credentials``' ``EcsRamRoleCredentialsProvider``), read by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ga_emulator.server import EmulatorServer
+from tests.client.scripted_server import ScriptedServer
+from tests.credentials.conftest import (
+    BASE_ID,
+    BASE_SECRET,
+    KEYS,
+    OIDC_PROVIDER,
+    OIDC_TOKEN,
+    ROLE,
+    WEB,
+    CountingListener,
+    assert_signed_by,
+    engine_for,
+    tunnels,
+    write_profiles,
+)
+from tests.support.provider_host import Engine, ProviderError
+
+STS = "ga-listener:stsEndpoint"
+METADATA = "ga-listener:ecsMetadataEndpoint"
+ROLE_ON_KEYS = {**KEYS, "alicloud:assumeRole": json.dumps({"roleArn": ROLE})}
+
+
+def up_fails(engine: Engine) -> ProviderError:
+    with pytest.raises(ProviderError) as caught:
+        engine.up("web", WEB)
+    return caught.value
+
+
+# --- 6. where STS calls go --------------------------------------------------------------------------------------
+
+# (what, stack config, environment, fields of the RamRoleArn profile, where the call goes): highest first
+LEVELS: list[tuple[str, dict[str, str], dict[str, str], dict[str, Any], str]] = [
+    ("ga-listener:stsEndpoint", {STS: "sts-stack.example.com"}, {}, {}, "sts-stack.example.com"),
+    ("alicloud:endpoints[].sts", {"alicloud:endpoints": json.dumps([{"sts": "sts-endpoints.example.com"}])}, {}, {},
+     "sts-endpoints.example.com"),
+    ("ALIBABA_CLOUD_STS_ENDPOINT", {}, {"ALIBABA_CLOUD_STS_ENDPOINT": "sts-env.example.com"}, {},
+     "sts-env.example.com"),
+    ("profile sts_endpoint", {}, {}, {"sts_endpoint": "sts-profile.example.com"}, "sts-profile.example.com"),
+    ("profile sts_region", {}, {}, {"sts_region": "cn-profile"}, "sts.cn-profile.aliyuncs.com"),
+    ("alicloud:region", {"alicloud:region": "cn-stack"}, {}, {}, "sts.cn-stack.aliyuncs.com"),
+    ("ALIBABA_CLOUD_STS_REGION", {}, {"ALIBABA_CLOUD_STS_REGION": "cn-env"}, {}, "sts.cn-env.aliyuncs.com"),
+    ("the default", {}, {}, {}, "sts.aliyuncs.com"),
+]
+
+
+def role_profile(tmp_path: Path, **fields: Any) -> Path:
+    return write_profiles(tmp_path / "config.json", [
+        {"name": "ops", "mode": "RamRoleArn", "access_key_id": BASE_ID, "access_key_secret": BASE_SECRET,
+         "ram_role_arn": ROLE, **fields}])
+
+
+@pytest.mark.parametrize("level", range(len(LEVELS)), ids=[level[0] for level in LEVELS])
+def test_sts_calls_go_to_the_first_setting_in_the_documented_order(
+    emulator: EmulatorServer, proxy: ScriptedServer, tmp_path: Path, level: int
+) -> None:
+    config, env, fields = {}, {"HTTPS_PROXY": proxy.url}, {}
+    for _, more_config, more_env, more_fields, _ in LEVELS[level:]:  # this level and every one below it
+        config.update(more_config)
+        env.update(more_env)
+        fields.update(more_fields)
+    path = role_profile(tmp_path, **fields)
+    error = up_fails(engine_for(emulator, {**config, "alicloud:sharedCredentialsFile": str(path),
+                                           "alicloud:profile": "ops"}, env))
+    assert "STS AssumeRole" in error.last_line
+    assert set(tunnels(proxy)) == {f"{LEVELS[level][4]}:443"}
+
+
+@pytest.mark.parametrize("case", [
+    ({"sts_region": "cn-profile", "enable_vpc": True}, {}, "sts-vpc.cn-profile.aliyuncs.com"),
+    ({"sts_region": "cn-profile", "enable_vpc": False}, {"ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED": "true"},
+     "sts-vpc.cn-profile.aliyuncs.com"),  # false is the SDKs' "not set": the environment decides
+    ({"enable_vpc": True}, {"ALIBABA_CLOUD_STS_REGION": "cn-env"}, "sts-vpc.cn-env.aliyuncs.com"),
+    ({"enable_vpc": True}, {}, "sts.aliyuncs.com"),  # no region: the global endpoint has no VPC twin
+])
+def test_a_profiles_enable_vpc_reaches_sts(
+    emulator: EmulatorServer, proxy: ScriptedServer, tmp_path: Path,
+    case: tuple[dict[str, Any], dict[str, str], str],
+) -> None:
+    fields, env, host = case
+    path = role_profile(tmp_path, **fields)
+    up_fails(engine_for(emulator, {"alicloud:sharedCredentialsFile": str(path), "alicloud:profile": "ops"},
+                        {**env, "HTTPS_PROXY": proxy.url}))
+    assert set(tunnels(proxy)) == {f"{host}:443"}
+
+
+def test_alicloud_endpoints_sts_serves_a_whole_up(emulator: EmulatorServer, proxy: ScriptedServer) -> None:
+    endpoints = json.dumps([{"ecs": "ecs.example.com"}, {"sts": emulator.url}])
+    engine_for(emulator, {**ROLE_ON_KEYS, "alicloud:endpoints": endpoints}, {"HTTPS_PROXY": proxy.url}).up(
+        "web", WEB)
+    assert_signed_by(emulator, "AssumeRole")
+    assert tunnels(proxy) == []
+
+
+# --- 6. warnings for alicloud:* keys the provider does not use; role objects checked at preview -----------------
+
+
+def test_every_alicloud_key_the_provider_does_not_use_gets_one_warning_naming_it(emulator: EmulatorServer) -> None:
+    unused = {"alicloud:skipRegionValidation": "true", "alicloud:accountId": "acct-7d1f-value",
+              "alicloud:protocol": "HTTPS"}
+    endpoints = json.dumps([{"sts": emulator.url, "ecs": "ecs.example.com", "ga": "ga-private.example.com"}])
+    engine = engine_for(emulator, {**ROLE_ON_KEYS, **unused, "alicloud:region": "cn-hangzhou",
+                                   "alicloud:endpoints": endpoints})
+    host = engine.host()
+    try:
+        engine.preview("web", WEB, host=host)
+        engine.up("web", WEB, host=host)
+        engine.up("web", {**WEB, "name": "again"}, host=host)
+        output = host.output()
+    finally:
+        host.close()
+    lines = output.splitlines()
+    for key in unused:
+        assert len([line for line in lines if key in line]) == 1, key
+    [about_endpoints] = [line for line in lines if "alicloud:endpoints" in line]
+    assert "ecs" in about_endpoints and "ga" in about_endpoints and "ga-listener:endpoint" in about_endpoints
+    for key in ("alicloud:accessKey", "alicloud:secretKey", "alicloud:assumeRole", "alicloud:region"):
+        assert key not in output
+    assert "acct-7d1f-value" not in output and "ga-private.example.com" not in output  # names, never values
+
+
+@pytest.mark.parametrize(("key", "spec", "named"), [
+    ("alicloud:assumeRole", {"roleArn": ROLE, "sesionName": "typo"}, "an unknown field 'sesionName'"),
+    ("alicloud:assumeRoleWithOidc", {"roleArn": ROLE, "oidcProviderArn": OIDC_PROVIDER, "oidcToken": OIDC_TOKEN,
+                                     "oidc_token_file": "/t"}, "an unknown field 'oidc_token_file'"),
+    ("alicloud:assumeRoleWithOidc", {"roleArn": ROLE, "oidcProviderArn": OIDC_PROVIDER, OIDC_TOKEN: "pasted"},
+     "an unknown field whose name is not an identifier"),  # a name is echoed only when it cannot be a secret
+])
+def test_an_unknown_field_of_a_role_object_is_refused_at_preview_naming_it(
+    emulator: EmulatorServer, listener: CountingListener, key: str, spec: dict[str, str], named: str
+) -> None:
+    plan = engine_for(emulator, {**KEYS, key: json.dumps(spec), STS: listener.url}).preview("web", WEB)
+    [(prop, reason)] = plan["failures"]
+    assert prop == "" and reason.startswith(f"{key} has {named}; its fields are "), reason
+    assert OIDC_TOKEN not in reason
+    listener.close()
+    assert listener.accepted == 0 and list(emulator.calls) == []
+
+
+def test_malformed_endpoints_are_refused_at_preview(emulator: EmulatorServer) -> None:
+    for value, rule in ((json.dumps({"sts": "x"}), "must be a list of objects"),
+                        (json.dumps([{"sts": 42}]), "sts must be text")):
+        plan = engine_for(emulator, {**KEYS, "alicloud:endpoints": value}).preview("web", WEB)
+        assert [(prop, rule in reason) for prop, reason in plan["failures"]] == [("", True)], plan["failures"]
