@@ -8,15 +8,16 @@ role first. When the service refuses a token (an old instance) the requests go w
 it off ECS would turn "no credentials" into a connection timeout.
 
 **Credentials URI.** ``GET <uri>`` answers ``{"Code": "Success", "AccessKeyId", "AccessKeySecret",
-"SecurityToken", "Expiration"}``; anything else is an error naming the URI (without its query), never echoing a
-secret.
+"SecurityToken", "Expiration"}``; anything else is an error naming the URI (without its query, whose values are
+scrubbed from anything the server says), never echoing a secret.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote, unquote_plus, urlsplit
 
-from ga_listener.fetch import Fetcher, Reply, check_url, shown_url
+from ga_listener.fetch import Fetcher, Reply, check_url, one_line, shown_url
 from ga_listener.keys import Credentials, Scrubber
 from ga_listener.sts import temporary_credentials
 
@@ -76,7 +77,7 @@ class EcsRoleCredentials:
     def _discover(self, headers: dict[str, str]) -> str:
         reply = self._fetcher.send("GET", f"{self._base}{_CREDENTIALS_PATH}", headers=headers,
                                    what="asking for the instance's role name")
-        name = reply.text(200).split(" ")[0] if reply.status == 200 else ""
+        name = reply.text(200, self._scrub).split(" ")[0] if reply.status == 200 else ""
         if not name:
             raise self._fetcher.fail(f"the instance names no RAM role (HTTP {reply.status}); attach a role to "
                                      "the instance or set alicloud:ecsRoleName")
@@ -91,7 +92,11 @@ class UriCredentials:
     ) -> None:
         self._uri = check_url(uri, setting)
         self.source = source
-        self._scrub = Scrubber()
+        # The query may carry a secret (a session key): a server echoing it must not show it in an error.
+        query = urlsplit(self._uri).query
+        values = [part.partition("=")[2] for part in query.split("&")]
+        self._scrub = Scrubber([query, *values, *(unquote(value) for value in values),
+                                *(unquote_plus(value) for value in values)])
         self._fetcher = Fetcher(f"{source} ({shown_url(self._uri)})", scrub=self._scrub)
 
     def __repr__(self) -> str:
@@ -109,7 +114,7 @@ def _success(reply: Reply, what: str, fetcher: Fetcher, scrub: Scrubber, label: 
     """The credentials of a ``{"Code": "Success", ...}`` answer; otherwise an error with the status and code only
     (the rest of a failed answer could hold anything)."""
     data = reply.json()
-    code = " ".join(str(data.get("Code", "")).split())[:60] if data is not None else ""
+    code = one_line(data.get("Code", ""), 60, scrub) if data is not None else ""
     if reply.status != 200 or data is None or code != "Success":
         shape = f"code {code!r}" if code else ("a JSON body without Code" if data is not None else "no JSON body")
         raise fetcher.fail(f"{what} answered HTTP {reply.status} with {shape} instead of Code 'Success'")

@@ -3,8 +3,8 @@
 
 Requests are RPC-style POSTs with every parameter in the form body, never in the URL (a URL is what proxies
 and urllib3's debug log print). ``AssumeRole`` is signed v1 (HMAC-SHA1) with :func:`ga_listener.signing.sign_v1`.
-Errors name the source, the action, the code and the service's message with every secret scrubbed, plus a hint.
-Where STS calls go is decided by :mod:`ga_listener.sources`.
+Errors name the source, the action, the code and the service's message with every secret scrubbed (before any
+text is cut short), plus a hint. Where STS calls go is decided by :mod:`ga_listener.sources`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from ga_listener import signing
 from ga_listener.errors import ConfigurationError
-from ga_listener.fetch import Fetcher, Reply, shown_url
+from ga_listener.fetch import Fetcher, Reply, one_line, shown_url
 from ga_listener.keys import Credentials, Scrubber, parse_expiration
 from ga_listener.wire import parse_endpoint
 
@@ -137,13 +137,15 @@ class StsClient:
         self._scrub.add(*credentials.secrets())
         return credentials
 
-    @staticmethod
-    def _refusal(action: str, reply: Reply, data: Mapping[str, Any] | None) -> str:
+    def _refusal(self, action: str, reply: Reply, data: Mapping[str, Any] | None) -> str:
+        # Each piece the server said is scrubbed whole before it is cut short: a cut first could leave part of a
+        # secret the scrubber no longer recognises.
         if data is None or not data.get("Code"):
-            return f"STS {action} answered HTTP {reply.status} without an error code ({reply.text(80)!r})"
-        code = " ".join(str(data["Code"]).split())[:80]
-        message = " ".join(str(data.get("Message") or "").split())[:200]
+            body = reply.text(80, self._scrub)
+            return f"STS {action} answered HTTP {reply.status} without an error code ({body!r})"
+        code = one_line(data["Code"], 80, self._scrub)
+        message = one_line(data.get("Message") or "", 200, self._scrub)
         hint = _HINTS.get(code, "")
-        request_id = " ".join(str(data.get("RequestId") or "unknown").split())[:80]
+        request_id = one_line(data.get("RequestId") or "unknown", 80, self._scrub)
         return (f"STS {action} answered HTTP {reply.status} {code}: {message or '(no message)'} "
                 f"(request id {request_id}){'; ' + hint if hint else ''}")

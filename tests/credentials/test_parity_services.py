@@ -12,13 +12,14 @@ the SDKs' STS endpoint rule (``sts[-vpc].<sts_region>.aliyuncs.com``) and their 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ga_emulator.server import EmulatorServer
-from tests.client.scripted_server import ScriptedServer
+from tests.client.scripted_server import ScriptedServer, answer, api_error
 from tests.credentials.conftest import (
     BASE_ID,
     BASE_SECRET,
@@ -34,6 +35,7 @@ from tests.credentials.conftest import (
     write_profiles,
 )
 from tests.support.provider_host import Engine, ProviderError
+from tests.support.secrets import Scanner
 
 STS = "ga-listener:stsEndpoint"
 METADATA = "ga-listener:ecsMetadataEndpoint"
@@ -161,3 +163,62 @@ def test_malformed_endpoints_are_refused_at_preview(emulator: EmulatorServer) ->
                         (json.dumps([{"sts": 42}]), "sts must be text")):
         plan = engine_for(emulator, {**KEYS, "alicloud:endpoints": value}).preview("web", WEB)
         assert [(prop, rule in reason) for prop, reason in plan["failures"]] == [("", True)], plan["failures"]
+
+
+# --- 9. no fragment of a secret in an error ------------------------------------------------------------------
+
+
+URI_SECRET = "uri-Query/Secret+Value=0123456789"
+METADATA_TOKEN = "metadata-token-AQIDBAUGBwgJCgsMDQ4PEBESEw"
+LONG_TOKEN = "CAIS" + "LongToken/Value+" * 320  # 5124 characters: real STS tokens run to thousands
+
+
+def in_an_hour() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+
+
+def sts_echo(body: dict[str, Any], status: int = 403) -> tuple[dict[str, str], list[Any], list[str]]:
+    return {**ROLE_ON_KEYS}, [answer(status, body)], [BASE_SECRET]
+
+
+ECHOES: dict[str, tuple[dict[str, str], list[Any], list[str]]] = {
+    # what the STS client cuts: the message at 200, the code and the request id at 80, a body without a code at 80
+    "sts message": ({**ROLE_ON_KEYS}, [api_error("NoPermission", 403, message="m" * 180 + BASE_SECRET)],
+                    [BASE_SECRET]),
+    "sts code": sts_echo({"Code": "Denied." + "c" * 53 + BASE_SECRET, "Message": "no", "RequestId": "r"}),
+    "sts request id": sts_echo({"Code": "NoPermission", "Message": "no", "RequestId": "r" * 62 + BASE_SECRET}),
+    "sts body without code": ({**ROLE_ON_KEYS}, [answer(403, raw=b"denied " + b"b" * 60 + BASE_SECRET.encode())],
+                              [BASE_SECRET]),
+    # a credentials URI's answer code (cut at 60) echoing the URI's query
+    "uri code": ({"alicloud:credentialsUri": "{url}/creds?session=" + URI_SECRET},
+                 [answer(200, {"Code": "Failed:" + "u" * 33 + URI_SECRET})], [URI_SECRET]),
+    # the role name the metadata service names (cut at 200) echoing the metadata token
+    "metadata role name": ({METADATA: "{url}"}, [
+        answer(200, raw=METADATA_TOKEN.encode()), answer(200, raw=b"r" * 180 + METADATA_TOKEN.encode()),
+        answer(404, raw=b"Not Found")], [METADATA_TOKEN]),
+    # the GA client's non-JSON answer (cut at 60) echoing a session token longer than what it scrubbed
+    "ga answer": ({"alicloud:credentialsUri": "{url}/creds", "ga-listener:endpoint": "{url}"}, [
+        answer(200, {"Code": "Success", "AccessKeyId": "STS.long", "AccessKeySecret": "long-token-secret",
+                     "SecurityToken": LONG_TOKEN, "Expiration": "{expiration}"}),
+        answer(403, raw=b"refused: " + LONG_TOKEN.encode())], [LONG_TOKEN]),
+}
+
+
+@pytest.mark.parametrize("case", ECHOES)
+def test_no_fragment_of_a_secret_reaches_an_error_when_a_server_echoes_it(
+    emulator: EmulatorServer, server: ScriptedServer, tmp_path: Path, case: str
+) -> None:
+    config, steps, secrets = ECHOES[case]
+    config = {key: value.replace("{url}", server.url) for key, value in config.items()}
+    if case == "metadata role name":
+        path = write_profiles(tmp_path / "config.json", [{"name": "ecs", "mode": "EcsRamRole"}])
+        config.update({"alicloud:sharedCredentialsFile": str(path), "alicloud:profile": "ecs"})
+    config.setdefault(STS, server.url)
+    for step in steps:
+        server.add(step if b"{expiration}" not in step.body else
+                   answer(200, json.loads(step.body.replace(b"{expiration}", in_an_hour().encode()))))
+    server.default = steps[-1]  # retries meet the same echo
+    error = up_fails(engine_for(emulator, config))
+    assert error.last_line.startswith("ga_listener."), error.last_line  # the failure itself is shown
+    assert not Scanner(secrets).leaks(error.details), case
+    assert len(server.requests) >= len(steps)  # every scripted answer was read
