@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from tests.client.scripted_server import ScriptedServer, answer, api_error
 from tests.credentials.conftest import (
     BASE_ID,
     BASE_SECRET,
+    ECS_ROLE,
     KEYS,
     OIDC_PROVIDER,
     OIDC_TOKEN,
@@ -31,6 +33,8 @@ from tests.credentials.conftest import (
     CountingListener,
     assert_signed_by,
     engine_for,
+    ga_signers,
+    sts_options,
     tunnels,
     write_profiles,
 )
@@ -163,6 +167,41 @@ def test_malformed_endpoints_are_refused_at_preview(emulator: EmulatorServer) ->
                         (json.dumps([{"sts": 42}]), "sts must be text")):
         plan = engine_for(emulator, {**KEYS, "alicloud:endpoints": value}).preview("web", WEB)
         assert [(prop, rule in reason) for prop, reason in plan["failures"]] == [("", True)], plan["failures"]
+
+
+# --- 7. the instance metadata service falls back as the SDKs do --------------------------------------------------
+
+
+@pytest.fixture(params=["token_refused", "token_dropped", "token_rejected", "v1_only"])
+def hardened_off(request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
+    """An emulator whose metadata service cannot hand out or accept a token, but answers reads without one."""
+    server = EmulatorServer(port=0, credentials=[(BASE_ID, BASE_SECRET, None)], accelerators=["ga-1"],
+                            listeners=["ga-1:lsr-web:tcp:80-80"], transition_seconds=0.2,
+                            sts=sts_options(metadata=request.param))
+    with server:
+        yield server
+
+
+def metadata_requests(emulator: EmulatorServer) -> list[tuple[str, str, bool]]:
+    assert emulator.sts is not None
+    return emulator.sts.metadata.requests
+
+
+def test_without_a_usable_token_the_instance_role_is_read_without_one(hardened_off: EmulatorServer) -> None:
+    emulator = hardened_off
+    engine_for(emulator, {"alicloud:ecsRoleName": ECS_ROLE, METADATA: emulator.url}).up("web", WEB)
+    assert_signed_by(emulator, "ecs")
+    reads = [(path, with_token) for method, path, with_token in metadata_requests(emulator) if method == "GET"]
+    assert reads[-1] == (f"/latest/meta-data/ram/security-credentials/{ECS_ROLE}", False)
+
+
+def test_with_imdsv1_disabled_nothing_is_read_without_a_token(hardened_off: EmulatorServer) -> None:
+    emulator = hardened_off
+    error = up_fails(engine_for(emulator, {"alicloud:ecsRoleName": ECS_ROLE, METADATA: emulator.url},
+                                {"ALIBABA_CLOUD_IMDSV1_DISABLED": "true"}))
+    assert "ALIBABA_CLOUD_IMDSV1_DISABLED is true" in error.last_line, error.last_line
+    assert all(with_token for method, _, with_token in metadata_requests(emulator) if method == "GET")
+    assert ga_signers(emulator) == []
 
 
 # --- 9. no fragment of a secret in an error ------------------------------------------------------------------
