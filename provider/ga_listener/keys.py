@@ -3,8 +3,9 @@
 A client asks its provider for the current :class:`Credentials` before every attempt. A static key pair is its
 own provider; temporary credentials (a role, the ECS instance role, OIDC, a credentials URI) come from a
 :class:`RefreshingCredentials`, which fetches them on first use and again before they expire: once the time
-left is below ``min(REFRESH_MARGIN, half the lifetime)``. Short-lived credentials are used, never refused. One
-thread refreshes, under a lock; the
+left is below ``min(REFRESH_MARGIN, half the lifetime)`` (15 minutes, as the SDKs refresh; half the lifetime,
+so that a short-lived credential is fetched once, not at every call). Short-lived credentials are used;
+credentials that have already expired when they arrive are refused. One thread refreshes, under a lock; the
 others keep using the old credentials while they are still valid, or wait for the new ones. A failed refresh
 raises :class:`~ga_listener.errors.CredentialsRefreshError` naming the source and why, unless the old credentials
 are still valid (then they are used and the refresh is tried again soon).
@@ -40,8 +41,9 @@ __all__ = [
 logger = logging.getLogger("ga_listener.credentials")  # the name users see in the provider's log lines
 logger.addHandler(logging.NullHandler())
 
-#: Temporary credentials are refreshed once less than ``min(REFRESH_MARGIN, lifetime / 2)`` seconds remain.
-REFRESH_MARGIN = 300.0
+#: Temporary credentials are refreshed once less than ``min(REFRESH_MARGIN, lifetime / 2)`` seconds remain: the
+#: SDKs' 15 minutes, so that a server clock up to that far ahead never sees an expired token.
+REFRESH_MARGIN = 900.0
 #: After a failed refresh while the old credentials are still valid, the next try waits this long at most.
 RETRY_AFTER_FAILURE = 10.0
 # Shorter strings are no usable credential (real secrets are 30 characters) and would mangle unrelated text.
@@ -156,7 +158,8 @@ class RefreshingCredentials:
     """Temporary credentials from ``fetch``, fetched on first use and refreshed before they expire.
 
     ``fetch()`` returns ``Credentials`` with an ``expiration`` (``None``: they are kept for ``margin``) and
-    raises ``CredentialsRefreshError`` naming the source when it cannot. ``clock`` is the wall clock
+    raises ``CredentialsRefreshError`` naming the source when it cannot; credentials already expired when they
+    arrive are refused the same way. ``clock`` is the wall clock
     (expirations are absolute times). Thread-safe; never pickled.
     """
 
@@ -211,6 +214,8 @@ class RefreshingCredentials:
         now = self._clock()
         try:
             fresh = self._fetch()
+            if fresh.expiration is not None and fresh.expiration <= now:
+                raise _expired(fresh.expiration, now, self._source)
         except CredentialsRefreshError as error:
             if current is not None and now < valid_until:
                 self._state = (current, valid_until, now + min(RETRY_AFTER_FAILURE, (valid_until - now) / 2))
@@ -222,6 +227,15 @@ class RefreshingCredentials:
         self._state = (fresh, expiration, expiration - min(self._margin, lifetime / 2))
         logger.info("credentials from %s: key %s, valid for %.0f s", self._source, fresh.access_key_id, lifetime)
         return fresh
+
+
+def _expired(expiration: float, now: float, source: str) -> CredentialsRefreshError:
+    """The source answered credentials that are already over: using them would only earn
+    ``InvalidSecurityToken.Expired`` (or, if this machine's clock is behind, work until it is not)."""
+    return CredentialsRefreshError(
+        f"could not get credentials from {source}: they expired at {format_expiration(expiration)}, "
+        f"{now - expiration:.0f} s before now by this machine's clock ({format_expiration(now)}); check the "
+        "source and this machine's clock (NTP)", source=source)
 
 
 class Scrubber:

@@ -38,6 +38,7 @@ from tests.credentials.conftest import (
     tunnels,
     write_profiles,
 )
+from tests.credentials.host_clock import HostClock
 from tests.support.provider_host import Engine, ProviderError
 from tests.support.secrets import Scanner
 
@@ -261,3 +262,48 @@ def test_no_fragment_of_a_secret_reaches_an_error_when_a_server_echoes_it(
     assert error.last_line.startswith("ga_listener."), error.last_line  # the failure itself is shown
     assert not Scanner(secrets).leaks(error.details), case
     assert len(server.requests) >= len(steps)  # every scripted answer was read
+
+
+# --- 10. refresh margin, and credentials that arrive expired ----------------------------------------------------
+
+
+@pytest.fixture
+def clock(tmp_path: Path) -> HostClock:
+    return HostClock(tmp_path / "clock")
+
+
+def test_credentials_are_refreshed_once_less_than_fifteen_minutes_remain(clock: HostClock) -> None:
+    server = EmulatorServer(port=0, credentials=[(BASE_ID, BASE_SECRET, None)], accelerators=["ga-1"],
+                            listeners=["ga-1:lsr-web:tcp:80-80"], transition_seconds=0.2,
+                            sts=sts_options(duration=3600), clock=clock)
+    with server:
+        engine = Engine(config={"ga-listener:endpoint": server.url, "ga-listener:waitTimeout": "30",
+                                **ROLE_ON_KEYS, STS: server.url}, env=clock.env())
+        host = engine.host()
+        try:
+            engine.up("web", WEB, host=host)
+            clock.advance(3600 - 600)  # ten minutes left: due (less than 15), still valid
+            engine.up("web", {**WEB, "name": "again"}, host=host)
+        finally:
+            host.close()
+        calls = list(server.calls)
+        assumed = [index for index, record in enumerate(calls) if record.action == "AssumeRole"]
+        assert len(assumed) == 2  # a five-minute margin would have kept the first credentials
+        assert server.sts is not None
+        renewed = server.sts.issuer.issued[1].credential.access_key_id
+        assert {record.access_key_id for record in calls[assumed[1] + 1:]} == {renewed}
+        assert all(record.code is None for record in calls)
+
+
+def test_credentials_that_arrive_expired_are_refused_and_never_used(server: ScriptedServer) -> None:
+    static = ("STS.expired-0001", "expired/Secret+Value=&do-not-leak", "CAIS.expired/Token==")
+    emulator = EmulatorServer(port=0, credentials=[static], accelerators=["ga-1"],
+                              listeners=["ga-1:lsr-web:tcp:80-80"], transition_seconds=0.2)
+    expired = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 120))
+    server.default = answer(200, {"Code": "Success", "AccessKeyId": static[0], "AccessKeySecret": static[1],
+                                  "SecurityToken": static[2], "Expiration": expired})
+    with emulator:
+        error = up_fails(engine_for(emulator, {"alicloud:credentialsUri": f"{server.url}/creds"}))
+        assert "could not get credentials from stack config alicloud:credentialsUri" in error.last_line
+        assert f"expired at {expired}" in error.last_line and "clock" in error.last_line, error.last_line
+        assert list(emulator.calls) == []  # never signed anything with them
