@@ -183,8 +183,8 @@ def _warn_unused(keys: list[str], endpoints: str | None) -> None:
     ignored = sorted({name for item in json.loads(endpoints) for name in item if name != "sts"}) if endpoints else []
     if ignored:
         warnings[f"{ENDPOINTS_KEY}[].{','.join(ignored)}"] = (
-            f"{ENDPOINTS_KEY}: only sts is used; {', '.join(ignored)} have no effect on ga-listener (its GA calls "
-            "go to ga-listener:endpoint)")
+            f"{ENDPOINTS_KEY}: ga-listener uses only sts; {', '.join(ignored)} "
+            f"{'has' if len(ignored) == 1 else 'have'} no effect (its GA calls go to ga-listener:endpoint)")
     with _warned_lock:
         fresh = [warning for key, warning in warnings.items() if key not in _warned]
         _warned.update(warnings)
