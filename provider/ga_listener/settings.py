@@ -53,7 +53,7 @@ CREATE_VISIBILITY_KEY = "ga-listener:createVisibilityTimeout"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 #: The STS session expiration every role accepts (seconds; a role's own maximum may be lower).
 SESSION_SECONDS = (900, 43200)
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")  # a field name we may repeat: it cannot be a secret
+_NAME = re.compile(r"[A-Za-z][A-Za-z_]{0,39}")  # a field name we may repeat: no secret is letters only
 _REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _warned: set[str] = set()  # once per process: each CLI operation is a new provider host
 _warned_lock = threading.Lock()
@@ -118,7 +118,7 @@ def credential_object(key: str, value: Any) -> Any:
     for name in value:
         if name not in fields:
             named = f"an unknown field {name!r}" if isinstance(name, str) and _NAME.fullmatch(name) else (
-                "an unknown field whose name is not an identifier")
+                "an unknown field (not named here: only names of letters and _ are shown)")
             raise ConfigurationError(f"{key} has {named}; its fields are {', '.join(fields)}", setting=key)
     wrong = [name for name, item in value.items()
              if name != "sessionExpiration" and item is not None and not isinstance(item, str)]

@@ -150,7 +150,9 @@ def test_every_alicloud_key_the_provider_does_not_use_gets_one_warning_naming_it
     ("alicloud:assumeRoleWithOidc", {"roleArn": ROLE, "oidcProviderArn": OIDC_PROVIDER, "oidcToken": OIDC_TOKEN,
                                      "oidc_token_file": "/t"}, "an unknown field 'oidc_token_file'"),
     ("alicloud:assumeRoleWithOidc", {"roleArn": ROLE, "oidcProviderArn": OIDC_PROVIDER, OIDC_TOKEN: "pasted"},
-     "an unknown field whose name is not an identifier"),  # a name is echoed only when it cannot be a secret
+     "an unknown field (not named here: only names of letters and _ are shown)"),  # a name is echoed only
+    ("alicloud:assumeRole", {"roleArn": ROLE, "LTAI5tExampleKey0123": "pasted"},  # when it cannot be a secret
+     "an unknown field (not named here: only names of letters and _ are shown)"),
 ])
 def test_an_unknown_field_of_a_role_object_is_refused_at_preview_naming_it(
     emulator: EmulatorServer, listener: CountingListener, key: str, spec: dict[str, str], named: str
