@@ -35,7 +35,9 @@ define pulumi-dev
 	mkdir -p "$(BACKEND_DIR)"; \
 	export PULUMI_BACKEND_URL="file://$(BACKEND_DIR)" PULUMI_CONFIG_PASSPHRASE=demo \
 	  PULUMI_SKIP_UPDATE_CHECK=true \
-	  ALIBABA_CLOUD_ACCESS_KEY_ID=$(DEMO_KEY_ID) ALIBABA_CLOUD_ACCESS_KEY_SECRET=$(DEMO_KEY_SECRET) \
+	  ALICLOUD_ACCESS_KEY=$(DEMO_KEY_ID) ALICLOUD_SECRET_KEY=$(DEMO_KEY_SECRET) ALICLOUD_SECURITY_TOKEN= \
+	  ALIBABA_CLOUD_ACCESS_KEY_ID=$(DEMO_KEY_ID) ALIBABA_CLOUD_ACCESS_KEY_SECRET=$(DEMO_KEY_SECRET) ALIBABA_CLOUD_SECURITY_TOKEN= \
+	  ALIBABACLOUD_ACCESS_KEY_ID=$(DEMO_KEY_ID) ALIBABACLOUD_ACCESS_KEY_SECRET=$(DEMO_KEY_SECRET) ALIBABACLOUD_SECURITY_TOKEN= \
 	  PATH="$$(dirname "$$pulumi"):$(CURDIR)/$(VENV)/bin:$$PATH"; cd $(1) && \
 	  "$$pulumi" stack select dev --create --non-interactive && "$$pulumi" $(2) --stack dev --non-interactive
 	@echo "The emulator is still running (pid $$(cat $(STATE_DIR)/pid)); stop it with: make emulator-stop"

@@ -13,7 +13,7 @@ from tests.support.provider_host import ProviderHost, pickled_provider
 settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci")
 
-SCRUBBED_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "GA_LISTENER_", "PULUMI_CONFIG")
+SCRUBBED_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "ALIBABACLOUD_", "GA_LISTENER_", "PULUMI_CONFIG")
 # The official SDK (a test peer) reads proxy variables on every call: loopback traffic must never leave the machine.
 # Where scripts/pulumi_cli.py keeps the pinned CLI: a location, not a setting of the product.
 KEPT = ("GA_LISTENER_CACHE",)

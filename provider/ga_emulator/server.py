@@ -170,7 +170,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._api(body, started)
         elif self._emulator.sts is not None and self._emulator.sts.metadata.serves(path):
             headers = {name.lower(): value for name, value in self.headers.items()}
-            self._send(*self._emulator.sts.metadata.serve(self.command, path, headers))
+            answer = self._emulator.sts.metadata.serve(self.command, path, headers)
+            if answer is None:  # a metadata mode drops the connection
+                self.close_connection = True
+                return
+            self._send(*answer)
         else:
             unknown = INVALID_ACTION.error(f"Path {path[:80]!r}: RPC calls go to /.")
             self._send_json(unknown.http_status, error_body(unknown, new_request_id()))

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ga_emulator.api import Answer, CallLog, CallRecord, business_params, claimed_action, error_body, new_request_id
 from ga_emulator.auth import Authenticator, Credential
 from ga_emulator.errors import INVALID_ACTION, EmulatorError, ErrorSpec, missing_parameter
-from ga_emulator.metadata import MetadataService, credentials_body
+from ga_emulator.metadata import METADATA_MODES, MetadataService, credentials_body
 from ga_emulator.wire import WireRequest
 
 if TYPE_CHECKING:
@@ -67,8 +67,11 @@ class StsOptions:
     oidc_tokens: Sequence[str] = field(default=(), repr=False)  #: OIDC tokens AssumeRoleWithOIDC accepts
     ecs_role: str | None = None  #: serve the instance metadata service with this role attached
     credentials_uri: bool = False  #: serve a credentials URI at ``/credentials``
+    metadata: str = METADATA_MODES[0]  #: how the metadata service treats tokens (``ga_emulator.metadata``)
 
     def __post_init__(self) -> None:
+        if self.metadata not in METADATA_MODES:
+            raise ValueError(f"the metadata mode is one of {', '.join(METADATA_MODES)}")
         for arn in self.roles:
             if not _ROLE_ARN.fullmatch(arn):
                 raise ValueError("an STS role is an ARN acs:ram::<account id>:role/<name>")
@@ -120,7 +123,7 @@ class CredentialServices:
         self.options = options
         self.issuer = Issuer(authenticator, clock, options.duration)
         self.metadata = MetadataService(self.issuer, clock, ecs_role=options.ecs_role,
-                                        credentials_uri=options.credentials_uri)
+                                        credentials_uri=options.credentials_uri, mode=options.metadata)
         self._auth, self._calls = authenticator, calls
 
     @staticmethod
@@ -234,6 +237,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="serve the ECS instance metadata service (/latest/...) with this RAM role attached")
     group.add_argument("--credentials-uri", action="store_true",
                        help="serve temporary credentials at GET /credentials (a credentials URI)")
+    group.add_argument("--metadata-mode", choices=METADATA_MODES, default=METADATA_MODES[0],
+                       help="how the metadata service treats tokens: required (token, the default), the token "
+                            "request refused (403) or dropped, the token refused on reads (401), or no tokens at "
+                            "all (v1_only); all but the default answer reads without a token")
 
 
 def options_from(args: argparse.Namespace) -> StsOptions | None:
@@ -242,4 +249,4 @@ def options_from(args: argparse.Namespace) -> StsOptions | None:
         return None
     return StsOptions(roles=tuple(args.sts_role or ()), duration=args.sts_duration,
                       oidc_providers=tuple(args.oidc_provider or ()), oidc_tokens=tuple(args.oidc_token or ()),
-                      ecs_role=args.ecs_role, credentials_uri=args.credentials_uri)
+                      ecs_role=args.ecs_role, credentials_uri=args.credentials_uri, metadata=args.metadata_mode)

@@ -14,23 +14,29 @@ import json
 import re
 import threading
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ga_listener.credentials import Scrubber
 from ga_listener.errors import ConfigurationError, CredentialsRefreshError
-from ga_listener.wire import is_loopback, mask_tokens, new_session, transport_settings
+from ga_listener.keys import Scrubber
+from ga_listener.wire import SCRUB_WINDOW, is_loopback, mask_tokens, new_session, transport_settings
 
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["USER_AGENT", "Fetcher", "Reply", "check_url", "shown_url"]
+__all__ = ["USER_AGENT", "Fetcher", "Reply", "check_url", "one_line", "shown_url"]
 
 USER_AGENT = "ga-listener/0.1 (python-requests; credentials)"
 ATTEMPTS = 3  # quick retries of one credential request: a refresh failure is retried later anyway
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def one_line(value: Any, limit: int, scrub: Callable[[str], str]) -> str:
+    """``value`` as text on one line: scrubbed whole first, then cut at ``limit`` characters (cutting first
+    could leave a piece of a secret that the scrubber no longer recognises)."""
+    return " ".join(scrub(str(value)[:SCRUB_WINDOW]).split())[:limit]
 
 
 def check_url(url: str, setting: str, *, plain_http_hosts: Collection[str] = ()) -> str:
@@ -72,9 +78,9 @@ class Reply:
             return None
         return data if isinstance(data, dict) else None
 
-    def text(self, limit: int = 200) -> str:
-        """The body as one line of text, cut at ``limit`` characters."""
-        return " ".join(self.body[: limit * 4].decode("utf-8", "replace").split())[:limit]
+    def text(self, limit: int, scrub: Callable[[str], str]) -> str:
+        """The body as one line of text, scrubbed, then cut at ``limit`` characters."""
+        return one_line(self.body[:SCRUB_WINDOW].decode("utf-8", "replace"), limit, scrub)
 
 
 class Fetcher:
@@ -130,7 +136,7 @@ class Fetcher:
 
     def _describe(self, exc: Exception) -> str:
         detail = re.sub(r"url: \S*", "url: /", self._scrub(mask_tokens(str(exc))))  # no path or query
-        return f"{type(exc).__name__}: {detail[:300]}"
+        return f"{type(exc).__name__}: {detail[:300]}"  # scrubbed whole, then cut
 
     def _open(self, url: str) -> tuple[requests.Session, tuple[dict[str, str], bool | str]]:
         """The session (built on first use) and the proxy and CA bundle settings for ``url``'s host."""

@@ -1,43 +1,62 @@
 """Provider settings from stack configuration and the environment (the table in README "Configuration").
 
 Stack config wins over the environment. Credentials are not resolved here: a preview needs none, so they are
-looked up only when the first API call builds a client (see :mod:`ga_listener.credentials`).
+looked up only when the first API call builds a client (see :mod:`ga_listener.credentials`). The credential keys
+are checked here, though, so that a preview already refuses a malformed one, naming it: the role objects'
+fields and types, the session expirations and ``alicloud:endpoints``. Every other ``alicloud:*`` key is the
+alicloud provider's and has no effect here: each gets one warning, naming it (never its value).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ga_listener.environment import Environment
 from ga_listener.errors import ConfigurationError
 
 __all__ = ["CREDENTIAL_KEYS", "DEFAULT_CREATE_VISIBILITY_TIMEOUT", "DEFAULT_WAIT_TIMEOUT", "ProviderSettings"]
+
+logger = logging.getLogger("ga_listener.settings")
 
 DEFAULT_WAIT_TIMEOUT = 600.0
 DEFAULT_CREATE_VISIBILITY_TIMEOUT = 60.0
 # Credential keys the chain (``ga_listener.chain``, loaded only for an API call) names too: declared once, here.
 ASSUME_ROLE_KEY, OIDC_KEY = "alicloud:assumeRole", "alicloud:assumeRoleWithOidc"
 STS_ENDPOINT_KEY, METADATA_ENDPOINT_KEY = "ga-listener:stsEndpoint", "ga-listener:ecsMetadataEndpoint"
+ENDPOINTS_KEY, REGION_KEY = "alicloud:endpoints", "alicloud:region"
+#: The fields of the role objects (pulumi-alicloud's names).
+ASSUME_ROLE_FIELDS = ("roleArn", "sessionName", "sessionExpiration", "policy", "externalId")
+OIDC_FIELDS = ("roleArn", "oidcProviderArn", "oidcToken", "oidcTokenFile", "roleSessionName", "sessionExpiration",
+               "policy")
 #: Stack config keys that the credential chain reads (some are secrets): the alicloud provider's, and where our
 #: STS and metadata calls go.
 CREDENTIAL_KEYS = (
     "alicloud:accessKey", "alicloud:secretKey", "alicloud:securityToken", "alicloud:profile",
     "alicloud:sharedCredentialsFile", ASSUME_ROLE_KEY, OIDC_KEY, "alicloud:ecsRoleName",
-    "alicloud:credentialsUri", STS_ENDPOINT_KEY, METADATA_ENDPOINT_KEY,
+    "alicloud:credentialsUri", STS_ENDPOINT_KEY, METADATA_ENDPOINT_KEY, ENDPOINTS_KEY, REGION_KEY,
 )
-#: Credential keys whose value is an object: the engine hands it over as JSON text (or, from a program, a dict).
-OBJECT_KEYS = (ASSUME_ROLE_KEY, OIDC_KEY)
+#: Credential keys whose value is JSON (objects, a list): the engine hands it over as text (a program, as is).
+OBJECT_KEYS = {ASSUME_ROLE_KEY: ASSUME_ROLE_FIELDS, OIDC_KEY: OIDC_FIELDS, ENDPOINTS_KEY: ()}
 ENDPOINT_KEY = "ga-listener:endpoint"
 SIGNATURE_KEY = "ga-listener:signatureVersion"
 WAIT_TIMEOUT_KEY = "ga-listener:waitTimeout"
-REGION_KEY = "alicloud:region"
 LOG_LEVEL_KEY = "ga-listener:logLevel"
 MAX_PORTS_KEY = "ga-listener:maxListenerPorts"
 CREATE_VISIBILITY_KEY = "ga-listener:createVisibilityTimeout"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+#: The STS session expiration every role accepts (seconds; a role's own maximum may be lower).
+SESSION_SECONDS = (900, 43200)
+_NAME = re.compile(r"[A-Za-z][A-Za-z_]{0,39}")  # a field name we may repeat: no secret is letters only
+_REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_warned: set[str] = set()  # once per process: each CLI operation is a new provider host
+_warned_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -64,9 +83,9 @@ class ProviderSettings:
         """Read settings with ``get(key)`` (the host's ``ConfigureRequest.config.get``) and the environment."""
         env = os.environ if environ is None else environ
         endpoint = _text(get(ENDPOINT_KEY)) or env.get("GA_LISTENER_ENDPOINT") or None
-        region = _text(get(REGION_KEY)) or env.get("ALIBABA_CLOUD_REGION") or env.get("ALICLOUD_REGION")
+        region = _text(get(REGION_KEY)) or Environment(env).value("region")
         credentials = tuple((key, text) for key in CREDENTIAL_KEYS if (text := _credential_text(key, get(key))))
-        return cls(
+        settings = cls(
             endpoint=endpoint,
             signature_version=_signature_version(get(SIGNATURE_KEY)),
             wait_timeout=_wait_timeout(get(WAIT_TIMEOUT_KEY)),
@@ -77,6 +96,100 @@ class ProviderSettings:
                                                DEFAULT_CREATE_VISIBILITY_TIMEOUT),
             credential_config=credentials,
         )
+        _warn_unused(_present_keys(get), dict(credentials).get(ENDPOINTS_KEY))
+        return settings
+
+
+def credential_object(key: str, value: Any) -> Any:
+    """The JSON value of ``key`` (an object key of :data:`OBJECT_KEYS`), checked: its shape, its fields' names
+    and types, a session expiration's range, an endpoint's text. Raises ``ConfigurationError`` naming the key and
+    the rule, never echoing a value (an object may hold an OIDC token)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if key == ENDPOINTS_KEY:
+        return _endpoints(value)
+    fields = OBJECT_KEYS[key]
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"{key} must be an object with the fields {', '.join(fields)} (JSON text from "
+                                 "the stack config)", setting=key)
+    for name in value:
+        if name not in fields:
+            named = f"an unknown field {name!r}" if isinstance(name, str) and _NAME.fullmatch(name) else (
+                "an unknown field (not named here: only names of letters and _ are shown)")
+            raise ConfigurationError(f"{key} has {named}; its fields are {', '.join(fields)}", setting=key)
+    wrong = [name for name, item in value.items()
+             if name != "sessionExpiration" and item is not None and not isinstance(item, str)]
+    if wrong:
+        raise ConfigurationError(f"{key}: {', '.join(wrong)} must be text", setting=key)
+    session_seconds(value.get("sessionExpiration"), key)
+    return dict(value)
+
+
+def session_seconds(value: Any, setting: str) -> int | None:
+    """A session expiration: 900..43200 whole seconds (a number or its text); nothing or 0 means the service's
+    default. Raises ``ConfigurationError`` naming ``setting``."""
+    text = str(value).strip() if value is not None and not isinstance(value, bool) else ""
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    if text in ("", "0"):
+        return None
+    low, high = SESSION_SECONDS
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ConfigurationError(f"{setting}: the session expiration must be {low}..{high} seconds", setting=setting)
+    return int(text)
+
+
+def sts_region(value: str, setting: str) -> str:
+    """A region id that names an STS endpoint (``sts.<region>.aliyuncs.com``), checked."""
+    if not _REGION.fullmatch(value) or len(value) > 40:
+        raise ConfigurationError(f"{setting} must be a region id such as cn-hangzhou", setting=setting)
+    return value
+
+
+def _endpoints(value: Any) -> list[dict[str, Any]]:
+    """``alicloud:endpoints``: a list of objects (pulumi-alicloud's type); of their fields only ``sts`` is read."""
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise ConfigurationError(f"{ENDPOINTS_KEY} must be a list of objects, such as "
+                                 '[{"sts": "sts.cn-hangzhou.aliyuncs.com"}]', setting=ENDPOINTS_KEY)
+    given = [item["sts"] for item in value if item.get("sts") not in (None, "")]
+    if any(not isinstance(item, str) for item in given):
+        raise ConfigurationError(f"{ENDPOINTS_KEY}: sts must be text (a host or URL)", setting=ENDPOINTS_KEY)
+    if len({item.strip() for item in given}) > 1:
+        raise ConfigurationError(f"{ENDPOINTS_KEY} gives sts more than once, differently", setting=ENDPOINTS_KEY)
+    return [dict(item) for item in value]
+
+
+def endpoints_sts(text: str | None) -> str | None:
+    """The ``sts`` endpoint of ``alicloud:endpoints`` (canonical text from the settings), if any."""
+    found = [item["sts"].strip() for item in _endpoints(json.loads(text)) if item.get("sts")] if text else []
+    return found[0] if found else None
+
+
+def _present_keys(get: Callable[[str], Any]) -> list[str]:
+    """The keys of the stack config behind ``get``. The SDK's ``Config`` lists none: its ``get`` is bound to it
+    and the whole config is its ``_props`` (pulumi 3.x); a plain mapping's ``get`` is bound to the mapping."""
+    owner = getattr(get, "__self__", None)
+    props = owner if isinstance(owner, Mapping) else getattr(owner, "_props", None)
+    return [key for key in props if isinstance(key, str)] if isinstance(props, Mapping) else []
+
+
+def _warn_unused(keys: list[str], endpoints: str | None) -> None:
+    """One warning per ``alicloud:*`` key the provider does not use, and one for the endpoints it ignores."""
+    warnings = {key: f"{key} is set but ga-listener does not use it: it has no effect"
+                for key in keys if key.startswith("alicloud:") and key not in CREDENTIAL_KEYS}
+    ignored = sorted({name for item in json.loads(endpoints) for name in item if name != "sts"}) if endpoints else []
+    if ignored:
+        warnings[f"{ENDPOINTS_KEY}[].{','.join(ignored)}"] = (
+            f"{ENDPOINTS_KEY}: ga-listener uses only sts; {', '.join(ignored)} "
+            f"{'has' if len(ignored) == 1 else 'have'} no effect (its GA calls go to ga-listener:endpoint)")
+    with _warned_lock:
+        fresh = [warning for key, warning in warnings.items() if key not in _warned]
+        _warned.update(warnings)
+    for warning in fresh:
+        logger.warning("%s", warning)
 
 
 def _text(value: Any) -> str:
@@ -84,20 +197,13 @@ def _text(value: Any) -> str:
 
 
 def _credential_text(key: str, value: Any) -> str:
-    """A credential key's value as text; an object as canonical JSON (so equal settings hash alike). Only the
-    shape is checked here, at preview; the chain checks the fields when the first API call needs them."""
+    """A credential key's value as text; JSON values checked (so a preview refuses them) and kept as canonical
+    JSON (so equal settings hash alike)."""
     if key not in OBJECT_KEYS or value is None:
         return _text(value)
-    if isinstance(value, str):
-        if not value.strip():
-            return ""
-        try:
-            value = json.loads(value)
-        except ValueError:
-            value = None
-    if not isinstance(value, Mapping):  # never echo the value: it may hold an OIDC token
-        raise ConfigurationError(f"{key} must be an object (JSON text from the stack config)", setting=key)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    if isinstance(value, str) and not value.strip():
+        return ""
+    return json.dumps(credential_object(key, value), sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _signature_version(value: Any) -> str:

@@ -3,7 +3,8 @@
 
 Requests are RPC-style POSTs with every parameter in the form body, never in the URL (a URL is what proxies
 and urllib3's debug log print). ``AssumeRole`` is signed v1 (HMAC-SHA1) with :func:`ga_listener.signing.sign_v1`.
-Errors name the source, the action, the code and the service's message with every secret scrubbed, plus a hint.
+Errors name the source, the action, the code and the service's message with every secret scrubbed (before any
+text is cut short), plus a hint. Where STS calls go is decided by :mod:`ga_listener.sources`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ga_listener import signing
-from ga_listener.credentials import Credentials, Scrubber, parse_expiration
 from ga_listener.errors import ConfigurationError
-from ga_listener.fetch import Fetcher, Reply, shown_url
+from ga_listener.fetch import Fetcher, Reply, one_line, shown_url
+from ga_listener.keys import Credentials, Scrubber, parse_expiration
 from ga_listener.wire import parse_endpoint
 
-__all__ = ["DEFAULT_STS_HOST", "STS_VERSION", "OidcRequest", "RoleRequest", "StsClient", "sts_endpoint",
-           "temporary_credentials"]
+__all__ = ["DEFAULT_STS_HOST", "STS_VERSION", "OidcRequest", "RoleRequest", "StsClient", "temporary_credentials"]
 
 STS_VERSION = "2015-04-01"
 DEFAULT_STS_HOST = "sts.aliyuncs.com"
@@ -39,19 +39,6 @@ _HINTS = {
     "SignatureDoesNotMatch": "check the source credential's secret",
     "InvalidAccessKeyId.NotFound": "check the source credential's access key id",
 }
-
-
-def sts_endpoint(override: str | None, environ: Mapping[str, str], *, region: str | None = None) -> str:
-    """Where STS calls go: ``override`` (host or URL; the chain decides which setting gives it), else
-    ``sts[-vpc].<region>.aliyuncs.com`` for ``region`` or ``ALIBABA_CLOUD_STS_REGION`` (``sts-vpc`` when
-    ``ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED`` is true), else ``sts.aliyuncs.com``."""
-    if override:
-        return override
-    region = region or environ.get("ALIBABA_CLOUD_STS_REGION")
-    if not region:
-        return DEFAULT_STS_HOST
-    vpc = environ.get("ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED", "").strip().lower() == "true"
-    return f"sts{'-vpc' if vpc else ''}.{region}.aliyuncs.com"
 
 
 @dataclass(frozen=True)
@@ -150,13 +137,15 @@ class StsClient:
         self._scrub.add(*credentials.secrets())
         return credentials
 
-    @staticmethod
-    def _refusal(action: str, reply: Reply, data: Mapping[str, Any] | None) -> str:
+    def _refusal(self, action: str, reply: Reply, data: Mapping[str, Any] | None) -> str:
+        # Each piece the server said is scrubbed whole before it is cut short: a cut first could leave part of a
+        # secret the scrubber no longer recognises.
         if data is None or not data.get("Code"):
-            return f"STS {action} answered HTTP {reply.status} without an error code ({reply.text(80)!r})"
-        code = " ".join(str(data["Code"]).split())[:80]
-        message = " ".join(str(data.get("Message") or "").split())[:200]
+            body = reply.text(80, self._scrub)
+            return f"STS {action} answered HTTP {reply.status} without an error code ({body!r})"
+        code = one_line(data["Code"], 80, self._scrub)
+        message = one_line(data.get("Message") or "", 200, self._scrub)
         hint = _HINTS.get(code, "")
-        request_id = " ".join(str(data.get("RequestId") or "unknown").split())[:80]
+        request_id = one_line(data.get("RequestId") or "unknown", 80, self._scrub)
         return (f"STS {action} answered HTTP {reply.status} {code}: {message or '(no message)'} "
                 f"(request id {request_id}){'; ' + hint if hint else ''}")

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from ga_listener.errors import ConfigurationError
 
 __all__ = [
+    "SCRUB_WINDOW",
     "URL_FILTER",
     "is_loopback",
     "mask_tokens",
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
     from requests import PreparedRequest
     from requests.adapters import HTTPAdapter
 
+#: How much of what a server said is scrubbed before it is cut short for a message: far longer than any secret,
+#: so that no cut leaves a piece of one the scrubber can no longer recognise.
+SCRUB_WINDOW = 1 << 20
 # v1 carries SecurityToken in the query (also inside the once more encoded string-to-sign); v3 in a header
 _TOKEN_PATTERNS = (re.compile(r"(SecurityToken=)[^&\s\"']*"),
                    re.compile(r"(SecurityToken%3D)(?:(?!%26)[^&\s\"'])*"),
@@ -105,7 +109,7 @@ def parse_body(body: bytes, scrub: Callable[[str], str]) -> tuple[dict[str, Any]
         if text[:1] in (b"{", b"["):
             where = f"{getattr(exc, 'msg', exc)} at byte {getattr(exc, 'pos', '?')}"
             return None, f"truncated or invalid JSON ({where})"
-        return None, f"non-JSON text {scrub(text[:4096].decode('utf-8', 'replace'))[:60]!r}"
+        return None, f"non-JSON text {scrub(text[:SCRUB_WINDOW].decode('utf-8', 'replace'))[:60]!r}"
     if not isinstance(data, dict):
         return None, f"a JSON {type(data).__name__} instead of an object"
     return data, ""

@@ -69,7 +69,8 @@ class Cli:
         env = {**os.environ, "PATH": path, "PULUMI_BACKEND_URL": f"file://{self.backend}",
                "PULUMI_HOME": str(self.home), "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
                "PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
-               "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEMO_SECRET}
+               "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEMO_SECRET,
+               **dict.fromkeys(k for k in os.environ if k.startswith(("ALICLOUD_", "ALIBABACLOUD_")))}  # would win
         merged: dict[str, str | None] = {**env, **(extra or {})}
         return {name: value for name, value in merged.items() if value is not None}
 

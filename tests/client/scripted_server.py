@@ -152,6 +152,9 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self._serve()
 
+        def do_PUT(self) -> None:  # the metadata service's token request
+            self._serve()
+
         def do_CONNECT(self) -> None:
             """Acting as a proxy: record the tunnel request and refuse it."""
             headers = {name.lower(): value for name, value in self.headers.items()}

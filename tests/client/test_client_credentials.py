@@ -84,9 +84,10 @@ def test_older_environment_names_are_read(tmp_path: Path) -> None:
     )
 
 
-def test_new_environment_names_win_over_old_ones(tmp_path: Path) -> None:
+def test_the_older_environment_names_win_as_in_terraform(tmp_path: Path) -> None:
     environ = {**ENV, "ALICLOUD_ACCESS_KEY": "old-id", "ALICLOUD_SECRET_KEY": "old-secret"}
-    assert resolve_credentials(environ=environ, profile_path=tmp_path / "x").access_key_id == "env-id"
+    found = resolve_credentials(environ=environ, profile_path=tmp_path / "x")
+    assert (found.access_key_id, found.access_key_secret) == ("old-id", "old-secret")
 
 
 def test_a_token_never_pairs_with_a_key_from_another_source(tmp_path: Path) -> None:

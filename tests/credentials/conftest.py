@@ -16,6 +16,7 @@ import pytest
 from ga_emulator.server import EmulatorServer
 from ga_emulator.sts import StsOptions
 from tests.client.scripted_server import ScriptedServer
+from tests.support.provider_host import Engine
 
 BASE_ID, BASE_SECRET = "base-key-id-0001", "base/Secret+Value=&do-not-leak"
 ROLE = "acs:ram::1234567890123456:role/deployer"
@@ -24,6 +25,11 @@ OIDC_PROVIDER = "acs:ram::1234567890123456:oidc-provider/github-actions"
 OIDC_TOKEN = "eyJhbGciOiJSUzI1NiJ9.oidc+token/value==&do-not-leak"
 ECS_ROLE = "ecs-deployer"
 GA_ACTIONS = frozenset({"DescribeListener", "UpdateListener", "ListListeners", "CreateListener", "DeleteListener"})
+POLICY = '{"Version":"1","Statement":[{"Effect":"Allow","Action":"ga:*Listener*","Resource":"*"}]}'
+WEB: dict[str, Any] = {"listener_id": "lsr-web", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}],
+                       "name": "changed"}
+KEYS = {"alicloud:accessKey": BASE_ID, "alicloud:secretKey": BASE_SECRET}
+ENV_KEYS = {"ALIBABA_CLOUD_ACCESS_KEY_ID": BASE_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": BASE_SECRET}
 
 
 def sts_options(**overrides: Any) -> StsOptions:
@@ -134,3 +140,41 @@ def listener() -> Iterator[CountingListener]:
     counting = CountingListener()
     yield counting
     counting.close()
+
+
+def engine_for(emulator: EmulatorServer, config: dict[str, str], env: dict[str, str] | None = None) -> Engine:
+    """An engine whose stack points the provider at the emulator (GA calls) with ``config`` and ``env``."""
+    return Engine(config={"ga-listener:endpoint": emulator.url, "ga-listener:waitTimeout": "30", **config},
+                  env=env or {})
+
+
+def calls_of(emulator: EmulatorServer, action: str) -> list[Any]:
+    """The emulator's records of ``action``, in order."""
+    return [record for record in emulator.calls if record.action == action]
+
+
+def assert_signed_by(emulator: EmulatorServer, origin: str) -> list[str | None]:
+    """The listener changed, and every GA call was signed by credentials ``origin`` issued."""
+    assert emulator.backend.describe_listener("lsr-web").config.name == "changed"
+    signers, issued = ga_signers(emulator), issued_origins(emulator)
+    assert "UpdateListener" in [record.action for record in emulator.calls]
+    assert signers and {issued.get(signer or "") for signer in signers} == {origin}, (signers, issued)
+    return signers
+
+
+def assumed_with(emulator: EmulatorServer) -> set[str | None]:
+    """Who signed the AssumeRole calls."""
+    return {record.access_key_id for record in calls_of(emulator, "AssumeRole")}
+
+
+@pytest.fixture
+def proxy() -> Iterator[ScriptedServer]:
+    """A loopback HTTPS proxy that records where each tunnel was asked to go and refuses it: tells which public
+    host a request was meant for without any name lookup or traffic leaving the machine."""
+    with ScriptedServer() as scripted:
+        yield scripted
+
+
+def tunnels(proxy: ScriptedServer) -> list[str]:
+    """The ``host:port`` of every tunnel the proxy was asked for, in order."""
+    return [request.path for request in proxy.requests if request.method == "CONNECT"]

@@ -15,10 +15,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ga_listener.chain import Sources
 from ga_listener.credentials import Credentials, RefreshingCredentials, resolve_credentials
+from ga_listener.environment import Environment
 from ga_listener.errors import ConfigurationError, CredentialsNotFoundError
 from ga_listener.settings import ProviderSettings
+from ga_listener.sources import Sources
 from ga_listener.sts import StsClient
 from tests.credentials.conftest import OIDC_PROVIDER, OIDC_TOKEN, ROLE, write_profiles
 
@@ -103,22 +104,27 @@ def test_assume_role_from_stack_config_chains_on_whatever_base_won(
 ENV_KEYS = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "e-id", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "e-secret"}
 
 
-@pytest.mark.parametrize(("environ", "expected"), [
-    ({**ENV_KEYS, "ALIBABA_CLOUD_ROLE_ARN": ROLE}, "environment ALIBABA_CLOUD_ROLE_ARN (role"),
-    ({**ENV_KEYS, "ALICLOUD_ASSUME_ROLE_ARN": ROLE}, "environment ALICLOUD_ASSUME_ROLE_ARN (role"),
-    # with an OIDC provider configured, ALIBABA_CLOUD_ROLE_ARN is OIDC's role: keys win and nothing is chained
-    ({**ENV_KEYS, "ALIBABA_CLOUD_ROLE_ARN": ROLE, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": OIDC_PROVIDER,
-      "ALIBABA_CLOUD_OIDC_TOKEN_FILE": "/t"}, "environment ALIBABA_CLOUD_ACCESS_KEY_ID"),
-    ({"ALIBABA_CLOUD_ROLE_ARN": ROLE, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": OIDC_PROVIDER,
-      "ALIBABA_CLOUD_OIDC_TOKEN_FILE": "/t"}, f"environment ALIBABA_CLOUD_OIDC_PROVIDER_ARN (role {ROLE})"),
-    # ALICLOUD_ASSUME_ROLE_ARN always means a role to assume, here on top of OIDC
-    ({"ALIBABA_CLOUD_ROLE_ARN": ROLE, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": OIDC_PROVIDER,
-      "ALIBABA_CLOUD_OIDC_TOKEN_FILE": "/t", "ALICLOUD_ASSUME_ROLE_ARN": "acs:ram::1:role/x"},
-     "environment ALICLOUD_ASSUME_ROLE_ARN (role acs:ram::1:role/x assumed with environment "
-     "ALIBABA_CLOUD_OIDC_PROVIDER_ARN"),
+OIDC_ENV = {"ALIBABA_CLOUD_ROLE_ARN": ROLE, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": OIDC_PROVIDER,
+            "ALIBABA_CLOUD_OIDC_TOKEN_FILE": "/t"}
+
+
+@pytest.mark.parametrize(("config", "environ", "expected"), [
+    # Terraform reads the role variables only to fill an assume_role block: alone they assume nothing
+    ({}, {**ENV_KEYS, "ALIBABA_CLOUD_ROLE_ARN": ROLE}, "environment ALIBABA_CLOUD_ACCESS_KEY_ID"),
+    ({}, {**ENV_KEYS, "ALICLOUD_ASSUME_ROLE_ARN": ROLE}, "environment ALIBABA_CLOUD_ACCESS_KEY_ID"),
+    ({}, {**OIDC_ENV, "ALICLOUD_ASSUME_ROLE_ARN": "acs:ram::1:role/x"},
+     f"environment ALIBABA_CLOUD_OIDC_PROVIDER_ARN (role {ROLE})"),
+    # with the block, each fills the role ARN, ALICLOUD_* first
+    ({"alicloud:assumeRole": "{}"},
+     {**ENV_KEYS, "ALIBABA_CLOUD_ROLE_ARN": ROLE, "ALICLOUD_ASSUME_ROLE_ARN": "acs:ram::1:role/x"},
+     "stack config alicloud:assumeRole (role acs:ram::1:role/x assumed with environment ALIBABA_CLOUD_ACCESS_KEY_ID)"),
+    ({"alicloud:assumeRole": "{}"}, OIDC_ENV,
+     f"stack config alicloud:assumeRole (role {ROLE} assumed with environment ALIBABA_CLOUD_OIDC_PROVIDER_ARN"),
 ])
-def test_role_variables_of_the_environment(tmp_path: Path, environ: dict[str, str], expected: str) -> None:
-    assert resolve({}, environ, tmp_path / "none.json").source.startswith(expected)
+def test_role_variables_of_the_environment(
+    tmp_path: Path, config: dict[str, str], environ: dict[str, str], expected: str
+) -> None:
+    assert resolve(config, environ, tmp_path / "none.json").source.startswith(expected)
 
 
 def test_a_role_without_any_credential_to_assume_it_with_is_not_found(tmp_path: Path) -> None:
@@ -134,8 +140,8 @@ def test_not_found_names_every_place_it_looked(tmp_path: Path) -> None:
     assert caught.value.searched == (
         "explicit arguments (none given)",
         "stack config alicloud:accessKey / alicloud:secretKey (not set)",
-        "environment ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALICLOUD_ACCESS_KEY / "
-        "ALICLOUD_SECRET_KEY (not set)",
+        "environment ALICLOUD_ACCESS_KEY / ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABACLOUD_ACCESS_KEY_ID and "
+        "ALICLOUD_SECRET_KEY / ALIBABA_CLOUD_ACCESS_KEY_SECRET / ALIBABACLOUD_ACCESS_KEY_SECRET (not set)",
         f"profile file {tmp_path / 'none.json'} (file not found)",
     )
 
@@ -154,7 +160,7 @@ def test_a_switched_off_metadata_service_is_skipped_and_named(tmp_path: Path) ->
 @pytest.mark.parametrize(("key", "value", "message"), [
     ("alicloud:assumeRole", "not json", "must be an object"),
     ("alicloud:assumeRole", json.dumps([ROLE]), "must be an object"),
-    ("alicloud:assumeRole", json.dumps({"rolearn": ROLE}), "unknown field(s) 'rolearn'; its fields are roleArn"),
+    ("alicloud:assumeRole", json.dumps({"rolearn": ROLE}), "an unknown field 'rolearn'; its fields are roleArn"),
     ("alicloud:assumeRole", json.dumps({"sessionName": "s"}), "needs roleArn"),
     ("alicloud:assumeRole", json.dumps({"roleArn": ROLE, "sessionExpiration": 600}), "900..43200"),
     ("alicloud:assumeRole", json.dumps({"roleArn": ROLE, "sessionExpiration": "soon"}), "900..43200"),
@@ -162,7 +168,7 @@ def test_a_switched_off_metadata_service_is_skipped_and_named(tmp_path: Path) ->
     ("alicloud:assumeRoleWithOidc", json.dumps({"roleArn": ROLE, "oidcToken": OIDC_TOKEN}),
      "OIDC needs oidcProviderArn"),
     ("alicloud:assumeRoleWithOidc", json.dumps({"roleArn": ROLE, "oidcProviderArn": OIDC_PROVIDER}),
-     "OIDC needs oidcTokenFile or oidcToken"),
+     "OIDC needs oidcToken or oidcTokenFile"),
 ])
 def test_malformed_objects_name_the_key_and_never_echo_a_value(
     tmp_path: Path, key: str, value: str, message: str
@@ -313,13 +319,22 @@ def test_the_metadata_service_default_is_its_link_local_address_over_plain_http(
     ({}, {"ALIBABA_CLOUD_STS_REGION": "cn-shanghai"}, "https://sts.cn-shanghai.aliyuncs.com"),
     ({}, {"ALIBABA_CLOUD_STS_REGION": "cn-shanghai", "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED": "true"},
      "https://sts-vpc.cn-shanghai.aliyuncs.com"),
+    ({"alicloud:region": "cn-beijing"}, {"ALIBABA_CLOUD_STS_REGION": "cn-shanghai"}, "https://sts.cn-beijing.aliyuncs.com"),
     ({}, {"ALIBABA_CLOUD_STS_ENDPOINT": "sts.example.com", "ALIBABA_CLOUD_STS_REGION": "x"},
      "https://sts.example.com"),
-    ({"ga-listener:stsEndpoint": "http://127.0.0.1:1"}, {"ALIBABA_CLOUD_STS_ENDPOINT": "sts.example.com"},
-     "http://127.0.0.1:1"),
+    ({"alicloud:endpoints": json.dumps([{"sts": "sts.endpoints.example"}])},
+     {"ALIBABA_CLOUD_STS_ENDPOINT": "sts.example.com"}, "https://sts.endpoints.example"),
+    ({"ga-listener:stsEndpoint": "http://127.0.0.1:1", "alicloud:endpoints": json.dumps([{"sts": "sts.e.example"}])},
+     {"ALIBABA_CLOUD_STS_ENDPOINT": "sts.example.com"}, "http://127.0.0.1:1"),
 ])
 def test_where_sts_calls_go(config: dict[str, str], environ: dict[str, str], url: str) -> None:
-    assert Sources(config, environ, time.time).sts("a role").endpoint == url
+    assert Sources(config, Environment(environ), time.time).sts("a role").endpoint == url
+
+
+def test_a_region_that_names_no_sts_endpoint_is_refused_naming_it() -> None:
+    with pytest.raises(ConfigurationError, match="alicloud:region must be a region id") as caught:
+        Sources({"alicloud:region": "cn hangzhou/x"}, Environment({}), time.time).sts("a role")
+    assert caught.value.setting == "alicloud:region"
 
 
 @pytest.mark.parametrize(("given", "endpoint"), [

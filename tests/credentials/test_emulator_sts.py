@@ -27,6 +27,7 @@ from tests.credentials.conftest import (
     OIDC_TOKEN,
     ROLE,
     ShiftedClock,
+    sts_options,
 )
 from tests.support.peers import official_client
 
@@ -158,6 +159,46 @@ def test_the_metadata_service_wants_a_token_of_a_valid_ttl(emulator: EmulatorSer
     assert status == 200 and '"Code": "Success"' in body and '"LastUpdated"' in body
 
 
+TTL = {"X-aliyun-ecs-metadata-token-ttl-seconds": "60"}
+ROLE_PATH = f"/latest/meta-data/ram/security-credentials/{ECS_ROLE}"
+
+
+def metadata_in(mode: str) -> EmulatorServer:
+    return EmulatorServer(port=0, sts=sts_options(metadata=mode))
+
+
+@pytest.mark.parametrize(("mode", "token_status"), [("token_refused", 403), ("v1_only", 404)])
+def test_metadata_modes_without_tokens_answer_reads_without_one(mode: str, token_status: int) -> None:
+    with metadata_in(mode) as emulator:
+        assert raw(emulator, "PUT", "/latest/api/token", TTL)[0] == token_status
+        assert raw(emulator, "GET", "/latest/meta-data/ram/security-credentials/") == (200, ECS_ROLE)
+        status, body = raw(emulator, "GET", ROLE_PATH)
+        assert status == 200 and '"Code": "Success"' in body
+        if mode == "v1_only":  # a token header means nothing to an instance without tokens
+            assert raw(emulator, "GET", ROLE_PATH, {"X-aliyun-ecs-metadata-token": "any"})[0] == 200
+
+
+def test_a_metadata_mode_drops_the_token_request_unanswered() -> None:
+    with metadata_in("token_dropped") as emulator:
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+            raw(emulator, "PUT", "/latest/api/token", TTL)
+        assert raw(emulator, "GET", ROLE_PATH)[0] == 200
+        assert emulator.sts is not None and emulator.sts.metadata.requests[0] == ("PUT", "/latest/api/token", False)
+
+
+def test_a_metadata_mode_issues_tokens_but_refuses_reads_that_carry_one() -> None:
+    with metadata_in("token_rejected") as emulator:
+        status, token = raw(emulator, "PUT", "/latest/api/token", TTL)
+        assert status == 200 and token
+        assert raw(emulator, "GET", ROLE_PATH, {"X-aliyun-ecs-metadata-token": token})[0] == 401
+        assert raw(emulator, "GET", ROLE_PATH)[0] == 200
+
+
+def test_an_unknown_metadata_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="the metadata mode is one of token, token_refused"):
+        sts_options(metadata="v3")
+
+
 def test_without_credential_services_the_emulator_is_as_before() -> None:
     with EmulatorServer(port=0) as plain:
         assert plain.sts is None
@@ -169,7 +210,7 @@ def test_without_credential_services_the_emulator_is_as_before() -> None:
 def test_the_flags_turn_the_services_on() -> None:
     command = [sys.executable, "-m", "ga_emulator", "--port", "0", "--credential", f"{BASE_ID}:{BASE_SECRET}",
                "--sts-role", ROLE, "--sts-duration", "5", "--ecs-role", ECS_ROLE, "--credentials-uri",
-               "--oidc-provider", OIDC_PROVIDER, "--oidc-token", OIDC_TOKEN]
+               "--oidc-provider", OIDC_PROVIDER, "--oidc-token", OIDC_TOKEN, "--metadata-mode", "v1_only"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert process.stdout is not None
@@ -179,6 +220,7 @@ def test_the_flags_turn_the_services_on() -> None:
         answer = sts_call(running, "AssumeRole", {"RoleArn": ROLE, "RoleSessionName": "cli"})
         assert 4 <= epoch(answer["body"]["Credentials"]["Expiration"]) - time.time() <= 6  # --sts-duration 5
         assert raw(running, "GET", "/credentials")[0] == 200
+        assert raw(running, "GET", ROLE_PATH)[0] == 200  # --metadata-mode v1_only: no token needed
     finally:
         process.terminate()
         process.wait(10)

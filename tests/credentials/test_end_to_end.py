@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,46 +15,26 @@ from tests.credentials.conftest import (
     BASE_ID,
     BASE_SECRET,
     ECS_ROLE,
+    ENV_KEYS,
+    KEYS,
     OIDC_PROVIDER,
     ROLE,
+    WEB,
     CountingListener,
-    ga_signers,
+    assert_signed_by,
+    assumed_with,
+    engine_for,
     issued_origins,
     sts_options,
     write_profiles,
 )
-from tests.support.provider_host import Engine
-
-WEB: dict[str, Any] = {"listener_id": "lsr-web", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}],
-                       "name": "changed"}
-KEYS = {"alicloud:accessKey": BASE_ID, "alicloud:secretKey": BASE_SECRET}
-ENV_KEYS = {"ALIBABA_CLOUD_ACCESS_KEY_ID": BASE_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": BASE_SECRET}
-
-
-def engine_for(emulator: EmulatorServer, config: dict[str, str], env: dict[str, str] | None = None) -> Engine:
-    return Engine(config={"ga-listener:endpoint": emulator.url, "ga-listener:waitTimeout": "30", **config},
-                  env=env or {})
-
-
-def assert_signed_by(emulator: EmulatorServer, origin: str) -> list[str | None]:
-    """The listener changed, and every GA call was signed by credentials ``origin`` issued."""
-    assert emulator.backend.describe_listener("lsr-web").config.name == "changed"
-    signers, issued = ga_signers(emulator), issued_origins(emulator)
-    assert "UpdateListener" in [record.action for record in emulator.calls]
-    assert signers and {issued.get(signer or "") for signer in signers} == {origin}, (signers, issued)
-    return signers
-
-
-def assumed_with(emulator: EmulatorServer) -> set[str | None]:
-    """Who signed the AssumeRole calls."""
-    return {record.access_key_id for record in emulator.calls if record.action == "AssumeRole"}
 
 
 @pytest.mark.parametrize(("config", "env"), [
     ({**KEYS, "alicloud:assumeRole": json.dumps({"roleArn": ROLE, "sessionName": "stack-dev"})}, {}),
     ({"alicloud:assumeRole": json.dumps({"roleArn": ROLE})}, ENV_KEYS),
-    ({}, {**ENV_KEYS, "ALIBABA_CLOUD_ROLE_ARN": ROLE}),
-], ids=["stack-config-json", "config-role-on-environment-keys", "environment-role-on-environment-keys"])
+    ({"alicloud:assumeRole": "{}"}, {**ENV_KEYS, "ALIBABA_CLOUD_ROLE_ARN": ROLE}),  # the environment fills roleArn
+], ids=["stack-config-json", "config-role-on-environment-keys", "environment-role-in-a-config-object"])
 def test_assume_role(emulator: EmulatorServer, config: dict[str, str], env: dict[str, str]) -> None:
     engine = engine_for(emulator, config, {**env, "ALIBABA_CLOUD_STS_ENDPOINT": emulator.url})
     engine.up("web", WEB)
@@ -150,6 +129,7 @@ def test_a_preview_with_every_source_configured_contacts_nothing(emulator: Emula
     assert engine_for(emulator, config).preview("web", WEB)["failures"] == []
     broken = engine_for(emulator, {**KEYS, "alicloud:assumeRole": "{roleArn: no-quotes}"})
     assert broken.preview("web", WEB)["failures"] == [  # under no property: it is no input of the resource
-        ("", "alicloud:assumeRole must be an object (JSON text from the stack config)")]
+        ("", "alicloud:assumeRole must be an object with the fields roleArn, sessionName, sessionExpiration, "
+             "policy, externalId (JSON text from the stack config)")]
     listener.close()  # counts any connection still in flight
     assert listener.accepted == 0 and len(emulator.calls) == 0

@@ -49,12 +49,13 @@ def test_nothing_is_fetched_until_asked() -> None:
 
 
 @pytest.mark.parametrize(("lifetime", "refresh_after"), [
-    (3600, 3300),  # an hour: five minutes before the end
-    (900, 600),  # STS's shortest: five minutes before the end
-    (400, 200),  # half of the lifetime is less than five minutes: at half
+    (3600, 2700),  # an hour: fifteen minutes before the end, as the SDKs do
+    (43200, 42300),  # STS's longest: fifteen minutes before the end
+    (900, 450),  # STS's shortest: half of it is less than fifteen minutes, so at half
+    (400, 200),
     (4, 2),  # seconds-long credentials are used, then refreshed at half
 ])
-def test_refresh_when_less_than_min_five_minutes_or_half_the_lifetime_remains(
+def test_refresh_when_less_than_min_fifteen_minutes_or_half_the_lifetime_remains(
     lifetime: float, refresh_after: float
 ) -> None:
     refreshing, source, clock = provider(lifetime)
@@ -76,17 +77,33 @@ def test_credentials_are_refreshed_exactly_when_due(lifetime: float, used_at: fl
     assert (refreshing.get_credentials().access_key_id == "STS.2") == due
 
 
-def test_credentials_already_expired_when_fetched_are_used_not_refused() -> None:
-    refreshing, source, _ = provider(-5)  # the source's clock is ahead of ours: expired on arrival
-    assert refreshing.get_credentials().access_key_id == "STS.1"
-    assert refreshing.get_credentials().access_key_id == "STS.2"  # and replaced at the next call
-    assert source.calls == 2
+def test_credentials_already_expired_when_fetched_are_refused_naming_the_source_and_the_time() -> None:
+    refreshing, source, _ = provider(-5)  # the source's answer is over on arrival (or our clock is ahead)
+    with pytest.raises(CredentialsRefreshError) as caught:
+        refreshing.get_credentials()
+    text = str(caught.value)  # the clock stands at 1_700_000_000: 2023-11-14T22:13:20Z
+    assert text.startswith("could not get credentials from test: ")
+    assert "expired at 2023-11-14T22:13:15Z" in text and "5 s before now" in text and "clock" in text
+    assert caught.value.source == "test" and source.calls == 1
+    source.lifetime = 3600
+    assert refreshing.get_credentials().access_key_id == "STS.2"  # the next answer is good: used
+
+
+def test_an_expired_answer_to_a_refresh_keeps_the_still_valid_credentials() -> None:
+    refreshing, source, clock = provider(3600)
+    refreshing.get_credentials()
+    clock.now += 3000  # due (ten minutes left), still valid
+    source.lifetime = -1
+    assert refreshing.get_credentials().access_key_id == "STS.1" and source.calls == 2
+    clock.now += 10.01  # tried again soon
+    source.lifetime = 3600
+    assert refreshing.get_credentials().access_key_id == "STS.3"
 
 
 def test_a_failed_refresh_keeps_valid_credentials_and_tries_again_soon() -> None:
     refreshing, source, clock = provider(3600)
     refreshing.get_credentials()
-    clock.now += 3400  # due (less than 5 minutes left), still valid for 200 s
+    clock.now += 3400  # due (less than 15 minutes left), still valid for 200 s
     source.fail = True
     assert refreshing.get_credentials().access_key_id == "STS.1"
     assert refreshing.get_credentials().access_key_id == "STS.1" and source.calls == 2  # no retry storm

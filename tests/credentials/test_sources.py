@@ -169,6 +169,9 @@ def test_a_role_the_instance_does_not_have_is_named(emulator: EmulatorServer) ->
         provider.get_credentials()
 
 
+NO_TOKEN = answer(501, raw=b"Unsupported method ('PUT')")  # what an old metadata service answers
+
+
 def metadata_answer(role: str = "r") -> list[Any]:
     expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
     return [answer(200, {"Code": "Success", "AccessKeyId": "STS.m", "AccessKeySecret": "m-secret-1",
@@ -176,20 +179,22 @@ def metadata_answer(role: str = "r") -> list[Any]:
 
 
 def test_an_instance_without_token_support_is_read_without_one(server: ScriptedServer) -> None:
-    server.add(*metadata_answer())  # the scripted server refuses PUT (501): no token mode
+    server.add(NO_TOKEN, *metadata_answer())  # an old instance: no token mode
     provider = resolve({"alicloud:ecsRoleName": "r", "ga-listener:ecsMetadataEndpoint": server.url})
     assert provider.get_credentials().access_key_id == "STS.m"
-    [request] = server.requests
+    put, request = server.requests
+    assert (put.method, put.path) == ("PUT", "/latest/api/token")
     assert request.path == "/latest/meta-data/ram/security-credentials/r"
     assert "x-aliyun-ecs-metadata-token" not in request.headers
 
 
 def test_without_a_token_and_imdsv1_disabled_nothing_is_read(server: ScriptedServer) -> None:
+    server.add(NO_TOKEN)
     provider = resolve({"alicloud:ecsRoleName": "r", "ga-listener:ecsMetadataEndpoint": server.url},
                        {"ALIBABA_CLOUD_IMDSV1_DISABLED": "true"})
     with pytest.raises(CredentialsRefreshError, match="gave no token \\(HTTP 501\\) and ALIBABA_CLOUD_IMDSV1_DISABLED"):
         provider.get_credentials()
-    assert server.requests == []
+    assert [request.method for request in server.requests] == ["PUT"]
 
 
 def test_the_metadata_service_is_never_contacted_unless_an_ecs_role_is_configured(

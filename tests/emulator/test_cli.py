@@ -37,7 +37,8 @@ FIDELITY_FLAGS = {
     "--service-managed",
 }  # fmt: skip
 # README "STS and instance metadata"
-STS_FLAGS = {"--sts-role", "--sts-duration", "--oidc-provider", "--oidc-token", "--ecs-role", "--credentials-uri"}
+STS_FLAGS = {"--sts-role", "--sts-duration", "--oidc-provider", "--oidc-token", "--ecs-role", "--credentials-uri",
+             "--metadata-mode"}
 
 
 class Endpoint:
