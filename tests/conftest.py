@@ -14,9 +14,9 @@ settings.register_profile("ci", deadline=None, suppress_health_check=[HealthChec
 settings.load_profile("ci")
 
 SCRUBBED_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "ALIBABACLOUD_", "GA_LISTENER_", "PULUMI_CONFIG")
-# The official SDK (a test peer) reads proxy variables on every call: loopback traffic must never leave the machine.
 # Where scripts/pulumi_cli.py keeps the pinned CLI: a location, not a setting of the product.
 KEPT = ("GA_LISTENER_CACHE",)
+# The official SDK (a test peer) reads proxy variables on every call: loopback traffic must never leave the machine.
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
