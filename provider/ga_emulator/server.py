@@ -258,9 +258,10 @@ class EmulatorServer:
     by default), listeners a cloud service manages (UpdateListener and DeleteListener refused). Seeds add what
     is missing and never wipe. ``state_path`` is loaded if it exists, then saved atomically on every change.
     ``port_quota``, ``listener_quota``, ``create_lag``, ``visibility_lag``, ``reset_omitted``,
-    ``vanished_unknown_error`` and ``deleted_accelerator_unknown_error`` are the modes of :mod:`ga_emulator.modes`; ``fault_rate``, ``fault_seed`` and
-    ``fault_kinds`` drive the random fault draw (:mod:`ga_emulator.faults`). ``clock`` (epoch seconds) drives
-    transitions, lags and the signature timestamp check. Bad values raise ValueError. ``sts`` turns on the emulated
+    ``vanished_unknown_error`` and ``deleted_accelerator_unknown_error`` are the modes of
+    :mod:`ga_emulator.modes`; ``fault_rate``, ``fault_seed`` and ``fault_kinds`` drive the random fault draw
+    (:mod:`ga_emulator.faults`). ``clock`` (epoch seconds) drives transitions, lags and the signature timestamp
+    check. Bad values raise ValueError. ``sts`` turns on the emulated
     STS, instance metadata service and credentials URI (:mod:`ga_emulator.sts`), reachable as ``self.sts``.
     """
 

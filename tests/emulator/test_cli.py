@@ -33,8 +33,8 @@ DESIGN_FLAGS = {
 }  # fmt: skip
 FIDELITY_FLAGS = {
     "--fault-kinds", "--port-quota", "--listener-quota", "--create-lag", "--visibility-lag", "--reset-omitted",
-    "--vanished-unknown-error", "--deleted-accelerator-unknown-error", "--without-bandwidth-package", "--endpoint-group", "--forwarding-rule",
-    "--service-managed",
+    "--vanished-unknown-error", "--deleted-accelerator-unknown-error", "--without-bandwidth-package",
+    "--endpoint-group", "--forwarding-rule", "--service-managed",
 }  # fmt: skip
 # README "STS and instance metadata"
 STS_FLAGS = {"--sts-role", "--sts-duration", "--oidc-provider", "--oidc-token", "--ecs-role", "--credentials-uri"}
