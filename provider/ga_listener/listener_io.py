@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ga_listener import claims, plan
-from ga_listener.errors import GaListenerError, ListenerNotFoundError
+from ga_listener.errors import AcceleratorNotFoundError, GaListenerError, ListenerNotFoundError
 from ga_listener.failures import error_code, refuse_service_managed
 from ga_listener.plan import Bookkeeping
 from ga_listener.settings import DEFAULT_CREATE_VISIBILITY_TIMEOUT
@@ -95,7 +95,8 @@ class ListenerIO:
 
     def _read(self, listener_id: str, accelerator_id: str | None, deadline: float) -> Answer:
         """The listener now, or ``None`` when it does not exist: ``NotExist.Listener``, or ``UnknownError`` (which
-        Terraform reads as not found too) while ListListeners of its accelerator does not list it."""
+        Terraform reads as not found too) while ListListeners of its accelerator does not list it, or answers
+        that the accelerator itself is gone (its listeners went with it)."""
         try:
             return self.client.describe_listener(listener_id, deadline=deadline)
         except ListenerNotFoundError:
@@ -103,7 +104,10 @@ class ListenerIO:
         except GaListenerError as error:
             if error_code(error) != "UnknownError" or not accelerator_id:
                 raise
-        listed = self.client.list_listeners(accelerator_id, deadline=deadline)
+        try:
+            listed = self.client.list_listeners(accelerator_id, deadline=deadline)
+        except AcceleratorNotFoundError:
+            return None
         return next((item for item in listed if item.get("ListenerId") == listener_id), None)
 
     def _await(self, listener_id: str, accelerator_id: str | None, deadline: float, *,
