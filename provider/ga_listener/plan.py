@@ -64,7 +64,6 @@ INT_FIELDS = frozenset({"idle_timeout", "request_timeout"})
 CREATE_FIELDS = frozenset(API_NAMES) - {"proxy_protocol", "backend_ports"}
 #: The idle timeout a listener gets when it switches to a protocol whose range its old value is outside of.
 DEFAULT_IDLE_TIMEOUT = {"tcp": 900, "udp": 20, "http": 15, "https": 15}
-TCP_UDP = frozenset({"tcp", "udp"})
 
 
 # --- canonical values ---------------------------------------------------------------------------------------
@@ -179,8 +178,9 @@ def write_values(
     """What one UpdateListener carries to apply ``changed`` to the ``live`` listener (read just before), and
     warnings for the user.
 
-    Safe whether or not the service resets an omitted value to its default: a tcp/udp listener's write always
-    carries ``proxy_protocol`` (the managed value, else the live one), and a write carrying
+    Safe whether or not the service resets an omitted value to its default: every write carries
+    ``proxy_protocol`` (the managed value, else the live one; on http/https too, where the API accepts it as
+    well and a reset would switch off client-IP preservation unseen), and a write carrying
     ``forwarded_for_config`` carries all five flags (the unmanaged ones as the listener has them). A protocol
     switch whose unmanaged idle timeout falls outside the new protocol's range sends that protocol's default.
     Nothing else is added.
@@ -188,10 +188,9 @@ def write_values(
     values = dict(changed)
     warnings = []
     protocol = values.get("protocol") or canonical("protocol", live.get("protocol"))
-    if protocol in TCP_UDP:
-        keep = desired.get("proxy_protocol", canonical("proxy_protocol", live.get("proxy_protocol")))
-        if keep is not None:
-            values["proxy_protocol"] = keep
+    keep = desired.get("proxy_protocol", canonical("proxy_protocol", live.get("proxy_protocol")))
+    if keep is not None:
+        values["proxy_protocol"] = keep
     if "forwarded_for_config" in values:
         values["forwarded_for_config"] = {**(canonical("forwarded_for_config", live.get("forwarded_for_config"))
                                              or {}), **values["forwarded_for_config"]}
