@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, NoReturn
 
-from ga_listener import claims, plan
+from ga_listener import claims, plan, program
 from ga_listener.creation import CreatingListeners
 from ga_listener.errors import GaListenerError, ListenerNotFoundError
 from ga_listener.failures import (
@@ -63,7 +63,7 @@ class ListenerOperations(CreatingListeners):
             body = guard("adopt", listener_id, lambda: self._settled(listener_id, accelerator_id, found))
             adopted = plan.live_from_api(body)
             wanted = plan.desired_values(config)
-            book = Bookkeeping.adopting(wanted, config.deletion, adopted)
+            book = Bookkeeping.adopting(wanted, config.deletion, adopted, config.resource_key)
             changed = plan.changed_fields(wanted, adopted)
             if changed:
                 refuse_https_without_certificate(listener_id, wanted, adopted)
@@ -164,16 +164,22 @@ class ListenerOperations(CreatingListeners):
         """Let go of the listener as ``on_delete`` says: ``retain`` leaves it; ``restore`` puts back what it had
         when adopted, for every property this resource managed or wrote and nobody changed since this resource
         last recorded it; ``delete`` deletes it and waits until it is gone. A listener already gone is released;
-        so is one that another resource took over in this provider process (a rename without an alias, a
-        create-before-delete replacement), which is left alone."""
+        so is one that another resource holds, which is left alone: one taken over in this provider process (a
+        rename without an alias, a create-before-delete replacement), or, for a resource removed from the
+        program, one that a resource of the current program names (:mod:`ga_listener.program`), whichever
+        process took it over."""
         book = Bookkeeping.from_outputs(props)
         if book.on_delete == "retain":
             claims.forget(listener_id, book.adoption_id)
             return
-        if claims.claimed_by_another(listener_id, book.adoption_id):
-            logger.warning("listener %s was taken over by another resource in this deployment (a rename without "
-                           "an alias, or a replacement): it is left as that resource configured it, not %s",
-                           listener_id, "deleted" if book.on_delete == "delete" else "restored")
+        holders = [] if program.in_program(book.resource_key, book.adoption_id) else program.named_by_program(
+            listener_id)
+        if holders or claims.claimed_by_another(listener_id, book.adoption_id):
+            logger.warning("listener %s was taken over by another resource%s (a rename without an alias, or a "
+                           "replacement): it is left as that resource configured it, not %s", listener_id,
+                           f" of this program ({', '.join(holders)})" if holders else " in this deployment",
+                           "deleted" if book.on_delete == "delete" else "restored")
+            claims.forget(listener_id, book.adoption_id)
             return
         accelerator_id = str(props.get("accelerator_id") or "")
         if book.on_delete == "delete":

@@ -266,10 +266,12 @@ class Bookkeeping:
     resource_key: str | None = None
 
     @classmethod
-    def adopting(cls, managed: Iterable[str], on_delete: str, adopted: Mapping[str, Any]) -> Bookkeeping:
+    def adopting(cls, managed: Iterable[str], on_delete: str, adopted: Mapping[str, Any],
+                 resource_key: str | None = None) -> Bookkeeping:
         """The bookkeeping of a fresh adoption, with a new random adoption id."""
         snapshot = {name: adopted.get(name) for name in MANAGED_FIELDS}
-        return cls(tuple(sorted(managed)), on_delete, snapshot, adoption_id=secrets.token_hex(8))
+        return cls(tuple(sorted(managed)), on_delete, snapshot, adoption_id=secrets.token_hex(8),
+                   resource_key=resource_key)
 
     @classmethod
     def creating(cls, managed: Iterable[str], on_delete: str, resource_key: str | None) -> Bookkeeping:
