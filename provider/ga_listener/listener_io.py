@@ -6,6 +6,9 @@ Three rules hold for every write:
   an earlier ``up`` recorded, so that nothing changed in the console since is undone;
 * it is finished when the listener is active *and shows what was written*: the service is eventually
   consistent, and outputs recording old values would make the next preview send the change again;
+* a write the service answered as the replay of an earlier one (same ClientToken) whose effect has been undone
+  since (rolled back, reverted in the console) is sent again with a token that cannot replay, so a re-run of
+  a change always converges (see :meth:`ListenerIO._apply`);
 * changes to listeners of one accelerator are serialized inside the process (the service allows one change per
   accelerator at a time, and the provider host runs four threads); the locks live at module level because one
   host process can hold two provider instances.
@@ -16,6 +19,7 @@ A listener answered ``UnknownError`` is looked up with ListListeners on its acce
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,13 +31,15 @@ from ga_listener.errors import AcceleratorNotFoundError, GaListenerError, Listen
 from ga_listener.failures import error_code, refuse_service_managed
 from ga_listener.plan import Bookkeeping
 from ga_listener.settings import DEFAULT_CREATE_VISIBILITY_TIMEOUT
-from ga_listener.waiter import Answer, wait_until
+from ga_listener.waiter import Answer, WaitTimeoutError, wait_until
 
-__all__ = ["Client", "ListenerIO", "accelerator_lock", "active"]
+__all__ = ["REPLAY_SHARE", "Client", "ListenerIO", "accelerator_lock", "active"]
 
 logger = logging.getLogger("ga_listener.operations")
 _LOCKS_GUARD = threading.Lock()
 _ACCELERATOR_LOCKS: dict[str, threading.RLock] = {}
+#: At most this share of a write's wait passes before a write that left no trace is sent again (see ``_apply``).
+REPLAY_SHARE = 0.5
 
 
 def accelerator_lock(accelerator_id: str) -> threading.RLock:
@@ -144,14 +150,56 @@ class ListenerIO:
             logger.warning("listener %s: %s", listener_id, warning)
         return values
 
-    def _send(self, listener_id: str, values: Mapping[str, Any], token_of: Callable[[Mapping[str, Any]], str]) -> float:
-        """One UpdateListener carrying ``values``; returns the deadline it and the wait after it share. A
-        listener or accelerator still busy (NotActive / StateError) is retried until that deadline."""
+    def _send(self, listener_id: str, values: Mapping[str, Any], token_of: Callable[[Mapping[str, Any]], str],
+              deadline: float | None = None) -> float:
+        """One UpdateListener carrying ``values``; returns the deadline it and the wait after it share (a new
+        one unless given). A listener or accelerator still busy (NotActive / StateError) is retried until then."""
         params = plan.api_params(values, values)
-        deadline = self._deadline()
+        deadline = self._deadline() if deadline is None else deadline
         self.client.update_listener(listener_id, params, client_token=token_of(params),
                                     retry_transient_states=True, deadline=deadline)
         return deadline
+
+    def _await_applied(self, listener_id: str, accelerator_id: str, values: Mapping[str, Any],
+                       deadline: float) -> Mapping[str, Any]:
+        """Wait until the listener is active and shows ``values``, after a write of them was answered.
+
+        A write the service applied leaves a trace: the listener changes state, or shows the values. One that
+        stays active with none of it for the replay window (``create_visibility_timeout``, at most
+        :data:`REPLAY_SHARE` of the wait: longer than the service takes to show a write) was the replay of an
+        earlier write with the same ClientToken, whose effect has been undone since: the service applied
+        nothing, and waiting longer would never end. It is sent again with a token that cannot replay. Under
+        a service whose reads lag longer than the window, that second write repeats the same values: harmless.
+        """
+        window = min(self.create_visibility_timeout, REPLAY_SHARE * max(deadline - time.monotonic(), 0.0))
+        answered = moved = False
+
+        def traced(answer: Answer) -> bool:
+            nonlocal answered, moved
+            if answer is None:
+                raise ListenerNotFoundError("NotExist.Listener", f"listener {listener_id} vanished during the "
+                                            "wait", action="DescribeListener")
+            answered, moved = True, moved or not active(answer)
+            return moved or not plan.not_visible(values, plan.live_from_api(answer))
+
+        try:
+            self._await(listener_id, accelerator_id, min(deadline, time.monotonic() + window), done=traced,
+                        what=f"listener {listener_id} to show the write")
+        except WaitTimeoutError:
+            if not answered or time.monotonic() >= deadline:  # no answer to judge by, or no time left: wait on
+                return self._await_visible(listener_id, accelerator_id, values, deadline)
+            logger.warning("listener %s shows no trace of the write after %.0f s: the service answered it as the "
+                           "replay of an earlier write whose change has been undone since; sending it again",
+                           listener_id, window)
+            self._send(listener_id, values, lambda _params: f"gal-again-{secrets.token_hex(16)}", deadline)
+        return self._await_visible(listener_id, accelerator_id, values, deadline)
+
+    def _apply(self, listener_id: str, accelerator_id: str, values: Mapping[str, Any],
+               token_of: Callable[[Mapping[str, Any]], str]) -> Mapping[str, Any]:
+        """One UpdateListener carrying ``values``, then the wait until the listener shows them (sent again if
+        the service replayed an undone write, see :meth:`_await_applied`); returns the answer showing them."""
+        deadline = self._send(listener_id, values, token_of)
+        return self._await_applied(listener_id, accelerator_id, values, deadline)
 
     def _write(self, listener_id: str, accelerator_id: str, changed: Mapping[str, Any], *,
                desired: Mapping[str, Any], live: Mapping[str, Any],
@@ -159,8 +207,7 @@ class ListenerIO:
         """One UpdateListener applying ``changed`` to the ``live`` listener; returns the answer showing it and
         the properties the write changed (those ``changed`` names, and any a protocol switch moved too)."""
         values = self._values(listener_id, changed, desired, live)
-        deadline = self._send(listener_id, values, token_of)
-        return self._await_visible(listener_id, accelerator_id, values, deadline), plan.changed_fields(values, live)
+        return self._apply(listener_id, accelerator_id, values, token_of), plan.changed_fields(values, live)
 
     def _delete(self, listener_id: str, accelerator_id: str, book: Bookkeeping) -> None:
         """DeleteListener, then wait until the listener is gone."""

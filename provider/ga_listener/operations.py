@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 from ga_listener import claims, plan, program
@@ -34,6 +34,22 @@ from ga_listener.plan import Bookkeeping
 __all__ = ["Client", "ListenerOperationError", "ListenerOperations"]
 
 logger = logging.getLogger("ga_listener.operations")
+
+
+@dataclass(frozen=True)
+class _Undo:
+    """How a transactional write's failure reads (see ``ListenerOperations._change``)."""
+
+    operation: str
+    doing: str
+    before: str
+    if_not_undone: str
+
+
+ADOPT = _Undo("adopt", "adopting", "when adopted", "check the listener before retrying, since a retried adopt "
+              "records what it finds as the original")
+UPDATE = _Undo("update", "updating", "before this update", "run `pulumi refresh` before retrying, so that the "
+               "stack records what the listener has (restore then still puts back the original)")
 
 
 class ListenerOperations(CreatingListeners):
@@ -77,38 +93,44 @@ class ListenerOperations(CreatingListeners):
                             adopted: Mapping[str, Any], changed: list[str],
                             book: Bookkeeping) -> tuple[Mapping[str, Any], list[str]]:
         values = self._values(listener_id, {name: wanted[name] for name in changed}, wanted, adopted)
-        written = plan.changed_fields(values, adopted)
+        body = self._change(listener_id, accelerator_id, values, before=adopted, what=ADOPT,
+                            token_of=lambda params: plan.client_token(listener_id, "adopt", book, params))
+        return body, plan.changed_fields(values, adopted)
+
+    def _change(self, listener_id: str, accelerator_id: str, values: Mapping[str, Any], *,
+                before: Mapping[str, Any], what: _Undo,
+                token_of: Callable[[Mapping[str, Any]], str]) -> Mapping[str, Any]:
+        """Apply ``values`` to the listener that was ``before``; transactional: if the write may have been
+        applied and anything fails after it, ``before`` is put back (best effort) and the failure raised."""
+        written = plan.changed_fields(values, before)
         try:
-            deadline = self._send(listener_id, values,
-                                  lambda params: plan.client_token(listener_id, "adopt", book, params))
+            deadline = self._send(listener_id, values, token_of)
         except GaListenerError as error:
             if not may_have_applied(error):  # the service refused the change: nothing to put back
-                raise failure("adopt", listener_id, error) from None
-            self._roll_back(listener_id, accelerator_id, adopted, written, error)
+                raise failure(what.operation, listener_id, error) from None
+            self._roll_back(listener_id, accelerator_id, before, written, cause=error, what=what)
         try:
-            return self._await_visible(listener_id, accelerator_id, values, deadline), written
+            return self._await_applied(listener_id, accelerator_id, values, deadline)
         except GaListenerError as error:  # the write was accepted: whatever failed since, put it back
-            self._roll_back(listener_id, accelerator_id, adopted, written, error)
+            self._roll_back(listener_id, accelerator_id, before, written, cause=error, what=what)
 
-    def _roll_back(self, listener_id: str, accelerator_id: str, adopted: Mapping[str, Any], written: list[str],
-                   cause: GaListenerError) -> NoReturn:
-        originals = {name: adopted[name] for name in written if plan.canonical(name, adopted.get(name)) is not None}
+    def _roll_back(self, listener_id: str, accelerator_id: str, before: Mapping[str, Any], written: list[str], *,
+                   cause: GaListenerError, what: _Undo) -> NoReturn:
+        originals = {name: before[name] for name in written if plan.canonical(name, before.get(name)) is not None}
         unrestorable = [name for name in written if name not in originals]
         try:
             live = plan.live_from_api(self._settled(listener_id, accelerator_id, {}))
             never_replayed = f"gal-rollback-{secrets.token_hex(12)}"
-            self._write(listener_id, accelerator_id, originals, desired=adopted, live=live,
+            self._write(listener_id, accelerator_id, originals, desired=before, live=live,
                         token_of=lambda _params: never_replayed)
-            outcome = "the listener was put back to the configuration it had when adopted"
+            outcome = f"the listener was put back to the configuration it had {what.before}"
             if unrestorable:
                 outcome += f" (except {', '.join(unrestorable)}: the API cannot clear a value it did not have)"
         except GaListenerError as error:
-            outcome = (f"putting back its adopted configuration failed too ({error}); check the listener before "
-                       "retrying, since a retried adopt records what it finds as the original")
+            outcome = f"putting back its configuration failed too ({error}); {what.if_not_undone}"
         raise ListenerOperationError(
-            f"adopting listener {listener_id} failed after its change was sent: {cause}; {outcome}."
+            f"{what.doing} listener {listener_id} failed after its change was sent: {cause}; {outcome}."
         ) from None
-
 
     # --- update and refresh ------------------------------------------------------------------------------------
 
@@ -116,7 +138,9 @@ class ListenerOperations(CreatingListeners):
         """Apply what changed since ``olds`` (the last outputs) with one UpdateListener; return new outputs.
 
         When only bookkeeping changed (``on_delete``, the set of managed properties, how the program names the
-        listener) no API call is made.
+        listener) no API call is made, nor when the listener already shows the change (an update resumed after
+        its provider died). Transactional like :meth:`adopt`: if anything fails after the write, what the
+        listener had before it is put back, so the listener and the state (which keeps the old outputs) agree.
         """
         wanted = plan.desired_values(config)
         old_book = Bookkeeping.from_outputs(olds)
@@ -134,13 +158,17 @@ class ListenerOperations(CreatingListeners):
             if found is None:
                 raise ListenerNotFoundError("NotExist.Listener", f"listener {listener_id} does not exist",
                                             action="DescribeListener")
-            body = self._settled(listener_id, accelerator_id, found)
+            body = self._settled(listener_id, accelerator_id, found)  # a change still running ends first
             refuse_service_managed(body, "Update", "update")
             live = plan.live_from_api(body)
             refuse_https_without_certificate(listener_id, wanted, live)
-            return self._write(listener_id, accelerator_id, {name: wanted[name] for name in changed}, desired=wanted,
-                               live=live, token_of=lambda params: plan.client_token(listener_id, "update",
-                                                                                     next_revision, params))
+            values = self._values(listener_id, {name: wanted[name] for name in changed}, wanted, live)
+            if not plan.not_visible(values, live):  # it shows the change already (a resumed update): no write
+                return body, plan.changed_fields(values, olds)
+            body = self._change(listener_id, accelerator_id, values, before=live, what=UPDATE,
+                                token_of=lambda params: plan.client_token(listener_id, "update", next_revision,
+                                                                          params))
+            return body, plan.changed_fields(values, live)
 
         with accelerator_lock(accelerator_id):
             body, written = guard("update", listener_id, apply)
