@@ -1,6 +1,24 @@
-"""Creating a listener: CreateListener with a ClientToken that makes a retried create replay, then one
-UpdateListener for what CreateListener cannot carry (:class:`CreatingListeners`, the create half of
-:class:`ga_listener.operations.ListenerOperations`)."""
+"""Creating a listener (:class:`CreatingListeners`, the create half of
+:class:`ga_listener.operations.ListenerOperations`).
+
+One CreateListener carries the listener's identity, with a ClientToken derived from the resource key and the
+accelerator alone (:mod:`ga_listener.create_plan`); one UpdateListener after it applies everything else. Which
+listener a create made is decided from what the service answers, never from timing or clocks:
+
+* the answer names a listener: a fresh one, or, for a token the service remembers, the listener an earlier create
+  of this resource made (a replay: after a crash, or in an earlier life of the resource);
+* a listener that stays unseen for ``create_visibility_timeout`` is not taken for deleted: the next token of the
+  chain is sent with the same identity, and ``PortConflict.Listener`` proves the ports are held (the unseen
+  listener exists: it is waited for), while a new listener proves the unseen one gone;
+* ``IdempotenceParamNotMatch`` says the token made a listener with another identity (a re-run with other ports
+  after a crash, or an earlier life): the token is sent again with each listener's own identity, and the one the
+  service answers with is the listener it made (such probes change nothing: replays, or refusals).
+
+A listener found this way is taken over as created only if nothing but this resource touched it
+(:func:`ga_listener.create_plan.touched_since_created`) and no other resource of the program names it; otherwise
+the create fails naming it and what to do. If anything fails after the create, the listener is deleted again: no
+create leaves a listener unrecorded.
+"""
 
 from __future__ import annotations
 
@@ -10,55 +28,37 @@ import time
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from ga_listener import claims, plan
-from ga_listener.errors import GaListenerError
-from ga_listener.failures import ListenerOperationError, create_failure
-from ga_listener.listener_io import ListenerIO, accelerator_lock, active
+from ga_listener import claims, plan, program
+from ga_listener.create_plan import create_token, identity_params, next_create_token, touched_since_created
+from ga_listener.errors import GaListenerError, ListenerNotFoundError, PortConflictError
+from ga_listener.failures import ListenerOperationError, create_failure, error_code
+from ga_listener.listener_io import REPLAY_SHARE, ListenerIO, accelerator_lock, active
 from ga_listener.models import ListenerConfig
 from ga_listener.plan import Bookkeeping
-from ga_listener.waiter import Answer, WaitTimeoutError
+from ga_listener.waiter import Answer, WaitTimeoutError, wait_until
 
-__all__ = ["INVISIBLE_SHARE", "CreatingListeners"]
+__all__ = ["MAX_TOKENS", "CreatingListeners"]
 
 logger = logging.getLogger("ga_listener.operations")
-#: The share of a create's wait that a listener may stay invisible before its create counts as a replay of a
-#: deleted listener: the rest is left for the fresh create to be seen.
-INVISIBLE_SHARE = 0.9
-
-
-class _NeverSeen(Exception):
-    """A created listener stayed invisible longer than a real create takes to show: the ClientToken replayed
-    a create whose listener has been deleted since."""
-
-
-def _fresh_create_token() -> str:
-    return f"gal-c-{secrets.token_hex(20)}"
+#: How many tokens of a resource's chain a create tries: one more each time a create of the resource made a
+#: listener deleted since (a destroy and an up of the same stack within the service's token retention).
+MAX_TOKENS = 32
+Found = tuple[str, Mapping[str, Any]]
 
 
 class CreatingListeners(ListenerIO):
     """Create listeners (see :meth:`create`)."""
 
     def create(self, config: ListenerConfig) -> dict[str, Any]:
-        """Create a listener on ``config.accelerator_id`` and wait until it is active and shows ``config``.
-
-        CreateListener carries what it can (:data:`ga_listener.plan.CREATE_FIELDS`); one UpdateListener applies the
-        rest. Its ClientToken derives from the resource key, the accelerator and the configuration, so a create
-        retried after the provider died replays and yields the listener made the first time, not a second one.
-        A replay can also yield a listener deleted since (a destroy, then an up of the same stack, within the
-        service's token retention): a listener this process deleted, or one still invisible after
-        ``create_visibility_timeout`` seconds, is such a replay, and the create is made afresh with a token that
-        cannot replay. If the follow-up update fails, the new listener is deleted again (nothing half-applied).
-        """
+        """Create a listener on ``config.accelerator_id``, or take over the one an earlier create of this resource
+        made and nothing else touched since, and bring it to ``config``; return the outputs."""
         accelerator_id = str(config.accelerator_id)
         wanted = plan.desired_values(config)
-        initial = {name: value for name, value in wanted.items() if name in plan.CREATE_FIELDS}
-        params = plan.api_params(initial, initial)  # what CreateListener can carry; an update after it the rest
-        key = config.resource_key
-        token = plan.create_token(key, accelerator_id, params) if key else _fresh_create_token()
         with accelerator_lock(accelerator_id):
-            listener_id, body, fresh = self._create(accelerator_id, params, token)
-            book = Bookkeeping.creating(wanted, config.deletion, key)
+            listener_id, body = self._made(accelerator_id, identity_params(wanted), config.resource_key)
             live = plan.live_from_api(body)
+            _refuse_unless_ours(listener_id, accelerator_id, live, wanted, config.resource_key)
+            book = Bookkeeping.creating(wanted, config.deletion, config.resource_key)
             changed = plan.changed_fields(wanted, live)
             if changed:
                 try:
@@ -66,89 +66,160 @@ class CreatingListeners(ListenerIO):
                         listener_id, accelerator_id, {name: wanted[name] for name in changed}, desired=wanted,
                         live=live, token_of=lambda update: plan.client_token(listener_id, "create", book, update))
                 except GaListenerError as error:
-                    self._undo_create(listener_id, accelerator_id, book, error, fresh=fresh)
+                    self._undo_create(listener_id, accelerator_id, book, error)
                 book = book.applied(written)
         claims.claim(listener_id, book.adoption_id)
         return plan.build_outputs(plan.live_from_api(body), book)
 
-    def _create(self, accelerator_id: str, params: Mapping[str, Any],
-                token: str) -> tuple[str, Mapping[str, Any], bool]:
-        """CreateListener, then wait until the listener is active; ``(id, answer, fresh)``, where ``fresh`` is
-        false when the token replayed a create whose listener existed already (it was active at once)."""
-        for _ in range(2):
+    # --- which listener the create made ------------------------------------------------------------------------
+
+    def _made(self, accelerator_id: str, params: Mapping[str, Any], key: str | None) -> Found:
+        """The listener this resource's create made, seen active: found through the token chain."""
+        token = create_token(key, accelerator_id) if key else f"gal-c-{secrets.token_hex(20)}"
+        unseen: list[str] = []  # answered by the chain, never seen: gone, or not visible yet
+        for _ in range(MAX_TOKENS if key else 1):
             deadline = self._deadline()
             try:
                 answer = self.client.create_listener(accelerator_id, params, client_token=token,
                                                      retry_transient_states=True, deadline=deadline)
             except GaListenerError as error:
-                raise create_failure(accelerator_id, error) from None
-            listener_id = str(answer.get("ListenerId", ""))
-            if claims.deleted_here(listener_id):
-                logger.info("the create on %s replayed listener %s, deleted in this deployment: creating afresh",
-                            accelerator_id, listener_id)
+                if key and error_code(error) == "IdempotenceParamNotMatch":
+                    found = self._made_with_other_identity(accelerator_id, token, deadline)
+                    if found is not None:
+                        return found
+                elif isinstance(error, PortConflictError) and unseen:  # proof that an unseen one exists
+                    return self._await_any(unseen, accelerator_id)
+                else:
+                    raise create_failure(accelerator_id, error) from None
             else:
-                try:
-                    body, fresh = self._await_created(listener_id, accelerator_id, deadline)
-                    return listener_id, body, fresh
-                except _NeverSeen as never:
-                    logger.warning(
-                        "listener %s, answered by the create on %s, stayed invisible for %.0f s: its ClientToken "
-                        "replayed a create whose listener was deleted since; creating afresh", listener_id,
-                        accelerator_id, never.args[0])
-                except GaListenerError as error:
-                    raise ListenerOperationError(
-                        f"listener {listener_id} was created on {accelerator_id} but did not settle: {error}. "
-                        "Running the same `pulumi up` again picks it up (same ClientToken); with changed inputs, "
-                        "delete it first.") from None
-            token = _fresh_create_token()
-        raise ListenerOperationError(f"creating a listener on {accelerator_id} failed: the listener answered by "
-                                     "a fresh create never became visible either")
+                listener_id = str(answer.get("ListenerId", ""))
+                body = None if claims.deleted_here(listener_id) else self._await_seen(listener_id, accelerator_id,
+                                                                                     deadline)
+                if body is not None:
+                    if unseen:
+                        logger.warning("listener %s, answered by the create on %s, is gone: its ClientToken replayed "
+                                       "a create whose listener was deleted since (a create on its ports made "
+                                       "listener %s)", ", ".join(unseen), accelerator_id, listener_id)
+                    return listener_id, body
+                unseen.append(listener_id)
+            token = next_create_token(token)
+        self._give_up(unseen, accelerator_id, "none of the listeners its creates answered with became visible")
 
-    def _await_created(self, listener_id: str, accelerator_id: str,
-                       deadline: float) -> tuple[Mapping[str, Any], bool]:
-        """Wait until the new listener is seen active; returns it and whether it was fresh (first seen missing or
-        still ``init``). Not found right after a create means "not there yet", for ``create_visibility_timeout``
-        (at most ``INVISIBLE_SHARE`` of the wait, so a replay is recognised before the deadline). What the create
-        set need not show yet: the caller compares and writes what differs (a replay may answer with a listener
-        changed since)."""
-        window = min(self.create_visibility_timeout, INVISIBLE_SHARE * max(deadline - time.monotonic(), 0.0))
-        invisible_until = time.monotonic() + window
-        first: list[Answer] = []
+    def _await_seen(self, listener_id: str, accelerator_id: str, deadline: float) -> Mapping[str, Any] | None:
+        """The listener once it is seen active; ``None`` if it stays unseen for the visibility window (gone, or
+        not visible yet: the caller asks the service which) or is seen to go."""
+        window = min(self.create_visibility_timeout, REPLAY_SHARE * max(deadline - time.monotonic(), 0.0))
+        unseen_until = time.monotonic() + window
         seen = False
 
         def done(answer: Answer) -> bool:
             nonlocal seen
-            if not first:
-                first.append(answer)
-            seen = seen or answer is not None
             if answer is None:
-                if time.monotonic() > invisible_until:
-                    raise _NeverSeen(window)
-                return False
+                return seen or time.monotonic() >= unseen_until
+            seen = True
             return active(answer)
 
         try:
-            answer = self._await(listener_id, accelerator_id, deadline, done=done,
-                                 what=f"new listener {listener_id} to be active")
+            return self._await(listener_id, accelerator_id, deadline, done=done,
+                               what=f"new listener {listener_id} to be active")
         except WaitTimeoutError:
-            if not seen:  # the whole wait without a sighting: the same verdict
-                raise _NeverSeen(window) from None
-            raise
-        assert answer is not None
-        fresh = first[0] is None or str(first[0].get("State", "")).lower() == "init"
-        return answer, fresh
+            if seen:
+                raise
+            return None
 
-    def _undo_create(self, listener_id: str, accelerator_id: str, book: Bookkeeping, cause: GaListenerError, *,
-                     fresh: bool) -> NoReturn:
-        if not fresh:  # the token replayed a listener an earlier run made (and maybe kept on purpose): keep it
-            raise ListenerOperationError(
-                f"creating a listener on {accelerator_id} failed: its ClientToken replayed listener {listener_id}, "
-                f"made by an earlier run, which could not be brought to this configuration ({cause}); it was left "
-                "as it is.") from None
+    def _await_any(self, listener_ids: list[str], accelerator_id: str) -> Found:
+        """The first of ``listener_ids`` seen active, within a new wait. A create on their ports answered
+        ``PortConflict.Listener``: one of them exists (or another listener took the ports since)."""
+        def first_active(poll_deadline: float) -> Answer:
+            for listener_id in listener_ids:
+                body = self._read(listener_id, accelerator_id, poll_deadline)
+                if body is not None and active(body):
+                    return body
+            return None
+
+        try:
+            body = wait_until(first_active, done=lambda answer: answer is not None, status=lambda _: "not seen",
+                              what=f"listener {' or '.join(listener_ids)} to be seen", timeout=self.wait_timeout)
+        except WaitTimeoutError:
+            body = None
+        if body is not None:
+            return str(body.get("ListenerId", "")), body
+        self._give_up(listener_ids, accelerator_id, "its ports are held (PortConflict.Listener), but the listeners "
+                      f"its creates answered with did not become visible within {self.wait_timeout:g} s")
+
+    def _made_with_other_identity(self, accelerator_id: str, token: str, deadline: float) -> Found | None:
+        """The listener ``token`` made with another identity, found by sending the token with each listener's
+        own identity: the service replays it for that one listener. Listeners that show up during the
+        visibility window are tried too (an interrupted create's may not be visible yet). ``None`` when it is
+        none of them (it was deleted, or changed its ports since)."""
+        window_end = time.monotonic() + min(self.create_visibility_timeout,
+                                            REPLAY_SHARE * max(deadline - time.monotonic(), 0.0))
+        tried: set[str] = set()
+        while True:
+            for item in self.client.list_listeners(accelerator_id, deadline=deadline):
+                candidate = str(item.get("ListenerId", ""))
+                if candidate in tried or not active(item):
+                    continue
+                tried.add(candidate)
+                try:
+                    answer = self.client.create_listener(
+                        accelerator_id, identity_params(plan.live_from_api(item)), client_token=token,
+                        retry_transient_states=True, deadline=deadline)
+                except GaListenerError as error:
+                    if error_code(error) == "IdempotenceParamNotMatch" or isinstance(error, PortConflictError):
+                        continue  # not this one (a conflict: the token is forgotten; the candidate holds the ports)
+                    raise create_failure(accelerator_id, error) from None
+                made = str(answer.get("ListenerId", ""))
+                if made != candidate:  # the token's listener is not listed, though it would hold these ports
+                    return None
+                return candidate, self._settled(candidate, accelerator_id, item)
+            if time.monotonic() >= window_end:
+                return None
+            time.sleep(min(1.0, max(window_end - time.monotonic(), 0.0)))
+
+    # --- failures ----------------------------------------------------------------------------------------------
+
+    def _give_up(self, listener_ids: list[str], accelerator_id: str, why: str) -> NoReturn:
+        """Fail the create, deleting first any listener its tokens answered with that may exist unseen."""
+        for listener_id in listener_ids:
+            try:
+                self.client.delete_listener(accelerator_id, listener_id, retry_transient_states=True,
+                                            deadline=self._deadline())
+            except ListenerNotFoundError:
+                continue
+            except GaListenerError as error:
+                raise ListenerOperationError(
+                    f"creating a listener on {accelerator_id} failed: {why}; deleting listener {listener_id}, "
+                    f"which may exist unseen, failed too ({error}): run `pulumi up` again, which finds it "
+                    "(the same create), or delete it.") from None
+        raise ListenerOperationError(f"creating a listener on {accelerator_id} failed: {why}; any of them that "
+                                     "existed unseen was deleted. Run `pulumi up` again.")
+
+    def _undo_create(self, listener_id: str, accelerator_id: str, book: Bookkeeping,
+                     cause: GaListenerError) -> NoReturn:
         try:
             self._delete(listener_id, accelerator_id, book)
             outcome = f"listener {listener_id} was deleted again"
         except GaListenerError as error:
-            outcome = f"deleting listener {listener_id} again failed too ({error}): delete it before retrying"
+            outcome = (f"deleting listener {listener_id} again failed too ({error}): run `pulumi up` again, which "
+                       "takes it over (the same create finds it), or delete it")
         raise ListenerOperationError(f"creating a listener on {accelerator_id} failed after the create: {cause}; "
                                      f"{outcome}.") from None
+
+
+def _refuse_unless_ours(listener_id: str, accelerator_id: str, live: Mapping[str, Any], wanted: Mapping[str, Any],
+                        key: str | None) -> None:
+    """Refuse a listener an earlier create of this resource made that someone touched since, or that another
+    resource of the program names: it was retained or dropped from the stack, and may be managed elsewhere."""
+    touched = touched_since_created(live, wanted)
+    others = [holder for holder in program.named_by_program(listener_id) if holder != key]
+    if not touched and not others:
+        return
+    why = (f"it shows {', '.join(touched)} as neither a new listener nor this resource has them" if touched
+           else f"{', '.join(others)} names it")
+    raise ListenerOperationError(
+        f"creating a listener on {accelerator_id}: its ClientToken answers with listener {listener_id}, which this "
+        f"resource created before and which is not in the stack ({why}): it was retained, dropped from the stack, "
+        f"or left by an interrupted `pulumi up`, and may be managed elsewhere now, so it is left as it is. To "
+        f"manage it here, adopt it: listener_id=\"{listener_id}\" instead of accelerator_id (on_delete=\"delete\" "
+        f"to delete it on destroy); to create a new listener instead, delete it first.")

@@ -19,6 +19,7 @@ from ga_listener.creation import CreatingListeners
 from ga_listener.errors import GaListenerError, ListenerNotFoundError
 from ga_listener.failures import (
     ListenerOperationError,
+    error_code,
     failure,
     guard,
     may_have_applied,
@@ -46,18 +47,17 @@ class _Undo:
     if_not_undone: str
 
 
-ADOPT = _Undo("adopt", "adopting", "when adopted", "check the listener before retrying, since a retried adopt "
-              "records what it finds as the original")
-UPDATE = _Undo("update", "updating", "before this update", "run `pulumi refresh` before retrying, so that the "
-               "stack records what the listener has (restore then still puts back the original)")
+ADOPT = _Undo("adopt", "adopting listener {}", "when adopted", "check the listener before retrying, since a "
+              "retried adopt records what it finds as the original")
+UPDATE = _Undo("update", "update of listener {}", "before this update", "run `pulumi refresh` before retrying")
 
 
 class ListenerOperations(CreatingListeners):
     """Adopt, create, update, refresh and release listeners through ``client``.
 
-    Each write and the wait after it share one deadline, ``wait_timeout`` seconds from the write's start. A
-    created listener that stays invisible for ``create_visibility_timeout`` seconds counts as the replay of a
-    deleted listener's create (see :meth:`create`).
+    Each write and the wait after it share one deadline, ``wait_timeout`` seconds from the write's start;
+    ``create_visibility_timeout`` is how long the service may take to show a write before the provider asks it
+    again (see :mod:`ga_listener.creation` and :meth:`ListenerIO._await_applied`).
     """
 
     # --- adopt -------------------------------------------------------------------------------------------------
@@ -127,9 +127,9 @@ class ListenerOperations(CreatingListeners):
             if unrestorable:
                 outcome += f" (except {', '.join(unrestorable)}: the API cannot clear a value it did not have)"
         except GaListenerError as error:
-            outcome = f"putting back its configuration failed too ({error}); {what.if_not_undone}"
+            outcome = f"putting back what it had failed too ({_brief(error)}); {what.if_not_undone}"
         raise ListenerOperationError(
-            f"{what.doing} listener {listener_id} failed after its change was sent: {cause}; {outcome}."
+            f"{what.doing.format(listener_id)} failed after its change was sent: {cause}; {outcome}."
         ) from None
 
     # --- update and refresh ------------------------------------------------------------------------------------
@@ -242,3 +242,7 @@ class ListenerOperations(CreatingListeners):
                             desired={**live, **originals}, live=live,
                             token_of=lambda params: plan.client_token(listener_id, "restore", book, params))
 
+
+def _brief(error: GaListenerError) -> str:
+    """A short name for a second failure (the first one is told in full)."""
+    return error_code(error) or type(error).__name__

@@ -18,7 +18,6 @@ from typing import Any
 from ga_listener.models import IDLE_TIMEOUT_RANGES, MANAGED_FIELDS, ListenerConfig
 
 __all__ = [
-    "CREATE_FIELDS",
     "MANAGED_FIELDS",
     "Bookkeeping",
     "api_params",
@@ -26,7 +25,6 @@ __all__ = [
     "canonical",
     "changed_fields",
     "client_token",
-    "create_token",
     "desired_values",
     "live_from_api",
     "not_visible",
@@ -59,9 +57,6 @@ FORWARDED_FOR_NAMES = {
 }
 RANGE_FIELDS = frozenset({"port_ranges", "backend_ports"})
 INT_FIELDS = frozenset({"idle_timeout", "request_timeout"})
-#: What CreateListener carries (the SDK's CreateListenerRequest has no ProxyProtocol or BackendPorts): anything
-#: else a created listener should have is applied by one UpdateListener after the create.
-CREATE_FIELDS = frozenset(API_NAMES) - {"proxy_protocol", "backend_ports"}
 #: The idle timeout a listener gets when it switches to a protocol whose range its old value is outside of.
 DEFAULT_IDLE_TIMEOUT = {"tcp": 900, "udp": 20, "http": 15, "https": 15}
 
@@ -237,14 +232,6 @@ def client_token(listener_id: str, purpose: str, book: Bookkeeping, params: Mapp
     material = [listener_id, purpose, book.adoption_id, book.revision, params]
     digest = hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return "gal-" + digest[:40]
-
-
-def create_token(resource_key: str, accelerator_id: str, params: Mapping[str, Any]) -> str:
-    """The ClientToken of a create: the same resource creating the same listener on the same accelerator gets
-    the same token, so a create retried after the provider died replays instead of making a second listener."""
-    material = [resource_key, accelerator_id, params]
-    digest = hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-    return "gal-c-" + digest[:40]
 
 
 # --- outputs and refreshed inputs ---------------------------------------------------------------------------
