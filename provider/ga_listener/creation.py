@@ -93,8 +93,10 @@ class CreatingListeners(ListenerIO):
                     raise create_failure(accelerator_id, error) from None
             else:
                 listener_id = str(answer.get("ListenerId", ""))
-                body = None if claims.deleted_here(listener_id) else self._await_seen(listener_id, accelerator_id,
-                                                                                     deadline)
+                if claims.deleted_here(listener_id):  # a replay of a listener this process deleted: ask the next
+                    token = next_create_token(token)
+                    continue
+                body = self._await_seen(listener_id, accelerator_id, deadline, patient=not key)
                 if body is not None:
                     if unseen:
                         logger.warning("listener %s, answered by the create on %s, is gone: its ClientToken replayed "
@@ -105,10 +107,13 @@ class CreatingListeners(ListenerIO):
             token = next_create_token(token)
         self._give_up(unseen, accelerator_id, "none of the listeners its creates answered with became visible")
 
-    def _await_seen(self, listener_id: str, accelerator_id: str, deadline: float) -> Mapping[str, Any] | None:
+    def _await_seen(self, listener_id: str, accelerator_id: str, deadline: float, *,
+                    patient: bool = False) -> Mapping[str, Any] | None:
         """The listener once it is seen active; ``None`` if it stays unseen for the visibility window (gone, or
-        not visible yet: the caller asks the service which) or is seen to go."""
-        window = min(self.create_visibility_timeout, REPLAY_SHARE * max(deadline - time.monotonic(), 0.0))
+        not visible yet: the caller asks the service which) or is seen to go. ``patient``: the whole wait (a
+        token that cannot replay made it: unseen only means not visible yet)."""
+        remaining = max(deadline - time.monotonic(), 0.0)
+        window = remaining if patient else min(self.create_visibility_timeout, REPLAY_SHARE * remaining)
         unseen_until = time.monotonic() + window
         seen = False
 
@@ -172,7 +177,8 @@ class CreatingListeners(ListenerIO):
                 made = str(answer.get("ListenerId", ""))
                 if made != candidate:  # the token's listener is not listed, though it would hold these ports
                     return None
-                return candidate, self._settled(candidate, accelerator_id, item)
+                return candidate, self._settled(candidate, accelerator_id,
+                                                self._read(candidate, accelerator_id, deadline) or item)
             if time.monotonic() >= window_end:
                 return None
             time.sleep(min(1.0, max(window_end - time.monotonic(), 0.0)))
