@@ -61,7 +61,7 @@ def test_a_rerun_of_a_change_whose_token_the_service_remembers_still_applies_it(
     wait_for(lambda: live(emulator, "lsr-web").state == "active", "the revert")
     emulator.calls.clear()
 
-    engine.config["ga-listener:waitTimeout"] = "6"
+    engine.config.update({"ga-listener:waitTimeout": "6", "ga-listener:createVisibilityTimeout": "1"})
     engine.up("web", {**WEB, "name": "b"})  # the same change again: the same olds, the same news
 
     assert live(emulator, "lsr-web").name == "b" and engine.state["web"].outputs["name"] == "b"
@@ -71,7 +71,7 @@ def test_a_rerun_of_a_change_whose_token_the_service_remembers_still_applies_it(
 def test_after_a_host_killed_mid_update_refresh_lets_restore_put_back_the_original(
         engine: Engine, emulator: EmulatorServer) -> None:
     engine.up("web", {**WEB, "idle_timeout": 300})
-    watcher = stall_the_poll_after_the_write(emulator, seconds=5, after=len(writes(emulator)))
+    watcher = stall_the_poll_after_the_write(emulator, seconds=2, after=len(writes(emulator)))
     host = engine.host()
     try:
         running = in_thread(lambda: engine.up("web", {**WEB, "idle_timeout": 600}, host=host))
