@@ -12,7 +12,7 @@ DEMO_KEY_SECRET := ga-demo-key-secret
 # stacks, on ports that never overlap). Tests start the emulator with these same flags (`make -s emulator-flags`).
 EMULATOR_FLAGS := --credential $(DEMO_KEY_ID):$(DEMO_KEY_SECRET) --accelerator ga-demo
 
-.PHONY: up preview destroy up-multi cli test lint bench emulator emulator-stop emulator-flags clean
+.PHONY: up preview destroy up-multi cli test soak lint bench emulator emulator-stop emulator-flags clean
 
 $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,10 @@ cli: $(VENV)/.installed
 test: $(VENV)/.installed
 	@$(PULUMI_CLI) --exact >/dev/null
 	$(PY) -m pytest
+
+# The randomized lifecycle schedule at full length (make test runs 2 seeds x 20 steps per mode).
+soak: $(VENV)/.installed
+	SOAK_SEEDS=8 SOAK_STEPS=40 $(PY) -m pytest -q -s tests/reliability/test_schedule.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check provider tests bench scripts __main__.py examples

@@ -123,6 +123,11 @@ def _add_mode_flags(parser: argparse.ArgumentParser) -> None:
         "--vanished-unknown-error", action="store_true",
         help="DescribeListener of a deleted listener answers HTTP 500 UnknownError instead of NotExist.Listener",
     )  # fmt: skip
+    parser.add_argument(
+        "--deleted-accelerator-unknown-error", action="store_true",
+        help="DescribeListener of a listener whose accelerator was deleted answers HTTP 500 UnknownError instead "
+        "of NotExist.Listener",
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             visibility_lag=args.visibility_lag,
             reset_omitted=args.reset_omitted,
             vanished_unknown_error=args.vanished_unknown_error,
+            deleted_accelerator_unknown_error=args.deleted_accelerator_unknown_error,
             without_bandwidth_package=args.without_bandwidth_package,
             endpoint_groups=args.endpoint_group,
             forwarding_rules=args.forwarding_rule,

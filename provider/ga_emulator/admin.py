@@ -8,10 +8,13 @@
 * ``GET /_emulator/state`` - the world: accelerators, listeners (with their current State), ClientTokens;
 * ``GET /_emulator/modes``, ``POST /_emulator/modes`` with any subset of ``{"port_quota": 30,
   "listener_quota": 50, "create_lag": 0.0, "visibility_lag": 0.0, "reset_omitted": false,
-  "vanished_unknown_error": false, "fault_rate": 0.0, "fault_kinds": ["throttle", ...]}`` - answer all modes;
+  "vanished_unknown_error": false, "deleted_accelerator_unknown_error": false, "fault_rate": 0.0,
+  "fault_kinds": ["throttle", ...]}`` - answer all modes;
 * ``GET /_emulator/accelerators``, ``POST /_emulator/accelerators`` with ``{"accelerator_id": "ga-x",
   "state": "active", "basic_bandwidth_package": true}`` (creates a missing accelerator; state and package
   optional) - answer ``{"accelerator_id", "state", "basic_bandwidth_package"}`` (GET: a list of them);
+  ``DELETE /_emulator/accelerators`` with ``{"accelerator_id": "ga-x"}`` deletes it and its listeners - answers
+  ``{"accelerator_id", "listeners": [ids deleted with it]}``;
 * ``GET /_emulator/endpoint-groups`` (``{listener_id: count}``), ``POST`` with ``{"listener_id": "lsr-x",
   "count": 1}`` attaches, ``DELETE`` with ``{"listener_id": "lsr-x", "count": N}`` detaches (all without
   ``count``); both answer ``{"listener_id", "count"}`` (how many are left); same for
@@ -110,6 +113,12 @@ def _accelerator(emulator: EmulatorServer, doc: dict[str, Any]) -> dict[str, Any
     return asdict(view)
 
 
+def _delete_accelerator(emulator: EmulatorServer, doc: dict[str, Any]) -> dict[str, Any]:
+    _only(doc, "accelerator_id")
+    accelerator_id = _take(doc, "accelerator_id", str, "")
+    return {"accelerator_id": accelerator_id, "listeners": emulator.backend.delete_accelerator(accelerator_id)}
+
+
 def _accelerators(emulator: EmulatorServer, doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [asdict(view) for view in emulator.backend.accelerators()]
 
@@ -149,6 +158,7 @@ def _routes() -> dict[tuple[str, str], Route]:
         ("POST", "/_emulator/modes"): _modes,
         ("GET", "/_emulator/accelerators"): _accelerators,
         ("POST", "/_emulator/accelerators"): _accelerator,
+        ("DELETE", "/_emulator/accelerators"): _delete_accelerator,
         ("GET", "/_emulator/service-managed"): lambda emulator, doc: emulator.backend.service_managed(),
         ("POST", "/_emulator/service-managed"): _service_managed,
     }

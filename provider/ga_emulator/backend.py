@@ -144,14 +144,18 @@ class Backend(WorldHooks):
 
     def describe_listener(self, listener_id: str) -> ListenerView:
         """The listener as reads see it now; NotExist.Listener when unknown to them (UnknownError for a deleted
-        one in the ``vanished_unknown_error`` mode)."""
+        one in the ``vanished_unknown_error`` mode, and for one whose accelerator was deleted in the
+        ``deleted_accelerator_unknown_error`` mode)."""
         with self._lock:
             now = self._clock()
             record = self._world.listeners.get(listener_id)
             view = None if record is None else self._read(record, now)
             if view is not None:
                 return view
-            if self._modes.vanished_unknown_error and listener_id in self._world.vanished:
+            if listener_id in self._world.orphaned:
+                if self._modes.deleted_accelerator_unknown_error:
+                    raise UNKNOWN_ERROR.error()
+            elif self._modes.vanished_unknown_error and listener_id in self._world.vanished:
                 raise UNKNOWN_ERROR.error()
             raise NOT_EXIST_LISTENER.error(f"ListenerId {listener_id[:80]!r} is unknown.")
 

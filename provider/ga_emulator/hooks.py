@@ -81,6 +81,23 @@ class WorldHooks:
             self._save(self._clock())
             return self._accelerator_view(accelerator_id)
 
+    def delete_accelerator(self, accelerator_id: str) -> list[str]:
+        """Delete an accelerator and, with it, its listeners (at once, whatever their state); returns their ids.
+        ValueError for an unknown accelerator. What DescribeListener then answers for them is the
+        ``deleted_accelerator_unknown_error`` mode's reading."""
+        with self._lock:
+            world = self._world
+            if accelerator_id not in world.accelerators:
+                raise ValueError(f"no accelerator {accelerator_id[:80]!r}")
+            gone = [key for key, record in world.listeners.items() if record.accelerator_id == accelerator_id]
+            for key in gone:
+                del world.listeners[key]
+            world.orphaned.update(gone)
+            del world.accelerators[accelerator_id]
+            world.without_bandwidth_package.discard(accelerator_id)
+            self._save(self._clock())
+            return gone
+
     def accelerators(self) -> list[AcceleratorView]:
         """Every accelerator, by id."""
         with self._lock:
@@ -103,6 +120,7 @@ class WorldHooks:
                 seed.listener_id, seed.accelerator_id, config, int(now * 1000)
             )
             self._world.vanished.discard(seed.listener_id)
+            self._world.orphaned.discard(seed.listener_id)
             self._save(now)
 
     def attach(self, listener_id: str, kind: str, count: int = 1, *, at_least: bool = False) -> int:

@@ -11,7 +11,9 @@ the first emulator's behaviour.
   before the write (``active``, old configuration) for that long;
 * ``reset_omitted`` (off): an UpdateListener without ProxyProtocol resets it to false, and one with an
   XForwardedForConfig resets the flags it leaves out to false;
-* ``vanished_unknown_error`` (off): DescribeListener of a deleted listener answers HTTP 500 ``UnknownError``.
+* ``vanished_unknown_error`` (off): DescribeListener of a deleted listener answers HTTP 500 ``UnknownError``;
+* ``deleted_accelerator_unknown_error`` (off): DescribeListener of a listener whose accelerator was deleted (the
+  ``DELETE /_emulator/accelerators`` admin call) answers HTTP 500 ``UnknownError`` instead of ``NotExist.Listener``.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "visibility_lag": _seconds,
     "reset_omitted": _flag,
     "vanished_unknown_error": _flag,
+    "deleted_accelerator_unknown_error": _flag,
 }
 
 
@@ -69,6 +72,7 @@ class Modes:
     visibility_lag: float = 0.0
     reset_omitted: bool = False
     vanished_unknown_error: bool = False
+    deleted_accelerator_unknown_error: bool = False
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():

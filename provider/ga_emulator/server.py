@@ -261,10 +261,11 @@ class EmulatorServer:
     Exist.EndpointGroup / Exist.ForwardingRule). ``service_managed``: ``LISTENER[:SERVICE]`` (service ``ALB``
     by default), listeners a cloud service manages (UpdateListener and DeleteListener refused). Seeds add what
     is missing and never wipe. ``state_path`` is loaded if it exists, then saved atomically on every change.
-    ``port_quota``, ``listener_quota``, ``create_lag``, ``visibility_lag``, ``reset_omitted`` and
-    ``vanished_unknown_error`` are the modes of :mod:`ga_emulator.modes`; ``fault_rate``, ``fault_seed`` and
-    ``fault_kinds`` drive the random fault draw (:mod:`ga_emulator.faults`). ``clock`` (epoch seconds) drives
-    transitions, lags and the signature timestamp check. Bad values raise ValueError. ``sts`` turns on the emulated
+    ``port_quota``, ``listener_quota``, ``create_lag``, ``visibility_lag``, ``reset_omitted``,
+    ``vanished_unknown_error`` and ``deleted_accelerator_unknown_error`` are the modes of
+    :mod:`ga_emulator.modes`; ``fault_rate``, ``fault_seed`` and ``fault_kinds`` drive the random fault draw
+    (:mod:`ga_emulator.faults`). ``clock`` (epoch seconds) drives transitions, lags and the signature timestamp
+    check. Bad values raise ValueError. ``sts`` turns on the emulated
     STS, instance metadata service and credentials URI (:mod:`ga_emulator.sts`), reachable as ``self.sts``.
     """
 
@@ -288,6 +289,7 @@ class EmulatorServer:
         visibility_lag: float = 0.0,
         reset_omitted: bool = False,
         vanished_unknown_error: bool = False,
+        deleted_accelerator_unknown_error: bool = False,
         without_bandwidth_package: Sequence[str] = (),
         endpoint_groups: Sequence[str] = (),
         forwarding_rules: Sequence[str] = (),
@@ -299,6 +301,7 @@ class EmulatorServer:
             "port_quota": port_quota, "listener_quota": listener_quota, "create_lag": create_lag,
             "visibility_lag": visibility_lag, "reset_omitted": reset_omitted,
             "vanished_unknown_error": vanished_unknown_error,
+            "deleted_accelerator_unknown_error": deleted_accelerator_unknown_error,
         })  # fmt: skip
         self.faults = Faults(fault_rate, fault_seed, kinds=fault_kinds)
         self.backend = Backend(

@@ -8,8 +8,9 @@ write across an emulator restart still gets the original answer.
 Format 2 adds what the world learnt since Format 1: per accelerator whether it has a basic bandwidth package;
 per listener the end of its create lag (``VisibleAt``), the snapshot reads answer during a visibility lag
 (``Stale``), its endpoint groups and forwarding rules, and the service managing it (``ServiceId``); and the ids
-of deleted listeners (``VanishedListenerIds``). A Format 1 file still loads (the new fields take their
-defaults) and is written back as Format 2.
+of deleted listeners (``VanishedListenerIds``), and of listeners whose accelerator was deleted
+(``OrphanedListenerIds``, optional). A Format 1 file still loads (the new fields take their defaults) and is
+written back as Format 2.
 """
 
 from __future__ import annotations
@@ -47,13 +48,15 @@ class TokenEntry:
 @dataclass
 class World:
     """Accelerators (id -> state) and those without a basic bandwidth package, listeners (id -> record),
-    ClientTokens ((action, token) -> entry) and the ids of deleted listeners."""
+    ClientTokens ((action, token) -> entry), the ids of deleted listeners and of listeners whose accelerator was
+    deleted."""
 
     accelerators: dict[str, str] = field(default_factory=dict)
     listeners: dict[str, ListenerRecord] = field(default_factory=dict)
     tokens: dict[tuple[str, str], TokenEntry] = field(default_factory=dict)
     without_bandwidth_package: set[str] = field(default_factory=set)
     vanished: set[str] = field(default_factory=set)
+    orphaned: set[str] = field(default_factory=set)
 
     def to_json(self, now: float) -> dict[str, Any]:
         """The JSON document (each listener's derived ``State`` at ``now`` included for readers)."""
@@ -73,6 +76,7 @@ class World:
                 for (action, token), entry in self.tokens.items()
             ],
             "VanishedListenerIds": sorted(self.vanished),
+            "OrphanedListenerIds": sorted(self.orphaned),
         }
 
     @classmethod
@@ -88,6 +92,7 @@ class World:
                 if not item.get("BasicBandwidthPackage", True)
             }  # fmt: skip
             world.vanished = {str(item) for item in doc.get("VanishedListenerIds", [])}
+            world.orphaned = {str(item) for item in doc.get("OrphanedListenerIds", [])}
             for item in doc["Listeners"]:
                 record = _listener_from_json(item)
                 world.listeners[record.listener_id] = record

@@ -18,7 +18,6 @@ from typing import Any
 from ga_listener.models import IDLE_TIMEOUT_RANGES, MANAGED_FIELDS, ListenerConfig
 
 __all__ = [
-    "CREATE_FIELDS",
     "MANAGED_FIELDS",
     "Bookkeeping",
     "api_params",
@@ -26,7 +25,6 @@ __all__ = [
     "canonical",
     "changed_fields",
     "client_token",
-    "create_token",
     "desired_values",
     "live_from_api",
     "not_visible",
@@ -59,12 +57,8 @@ FORWARDED_FOR_NAMES = {
 }
 RANGE_FIELDS = frozenset({"port_ranges", "backend_ports"})
 INT_FIELDS = frozenset({"idle_timeout", "request_timeout"})
-#: What CreateListener carries (the SDK's CreateListenerRequest has no ProxyProtocol or BackendPorts): anything
-#: else a created listener should have is applied by one UpdateListener after the create.
-CREATE_FIELDS = frozenset(API_NAMES) - {"proxy_protocol", "backend_ports"}
 #: The idle timeout a listener gets when it switches to a protocol whose range its old value is outside of.
 DEFAULT_IDLE_TIMEOUT = {"tcp": 900, "udp": 20, "http": 15, "https": 15}
-TCP_UDP = frozenset({"tcp", "udp"})
 
 
 # --- canonical values ---------------------------------------------------------------------------------------
@@ -179,8 +173,9 @@ def write_values(
     """What one UpdateListener carries to apply ``changed`` to the ``live`` listener (read just before), and
     warnings for the user.
 
-    Safe whether or not the service resets an omitted value to its default: a tcp/udp listener's write always
-    carries ``proxy_protocol`` (the managed value, else the live one), and a write carrying
+    Safe whether or not the service resets an omitted value to its default: every write carries
+    ``proxy_protocol`` (the managed value, else the live one; on http/https too, where the API accepts it as
+    well and a reset would switch off client-IP preservation unseen), and a write carrying
     ``forwarded_for_config`` carries all five flags (the unmanaged ones as the listener has them). A protocol
     switch whose unmanaged idle timeout falls outside the new protocol's range sends that protocol's default.
     Nothing else is added.
@@ -188,10 +183,9 @@ def write_values(
     values = dict(changed)
     warnings = []
     protocol = values.get("protocol") or canonical("protocol", live.get("protocol"))
-    if protocol in TCP_UDP:
-        keep = desired.get("proxy_protocol", canonical("proxy_protocol", live.get("proxy_protocol")))
-        if keep is not None:
-            values["proxy_protocol"] = keep
+    keep = desired.get("proxy_protocol", canonical("proxy_protocol", live.get("proxy_protocol")))
+    if keep is not None:
+        values["proxy_protocol"] = keep
     if "forwarded_for_config" in values:
         values["forwarded_for_config"] = {**(canonical("forwarded_for_config", live.get("forwarded_for_config"))
                                              or {}), **values["forwarded_for_config"]}
@@ -240,14 +234,6 @@ def client_token(listener_id: str, purpose: str, book: Bookkeeping, params: Mapp
     return "gal-" + digest[:40]
 
 
-def create_token(resource_key: str, accelerator_id: str, params: Mapping[str, Any]) -> str:
-    """The ClientToken of a create: the same resource creating the same listener on the same accelerator gets
-    the same token, so a create retried after the provider died replays instead of making a second listener."""
-    material = [resource_key, accelerator_id, params]
-    digest = hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-    return "gal-c-" + digest[:40]
-
-
 # --- outputs and refreshed inputs ---------------------------------------------------------------------------
 
 
@@ -267,10 +253,12 @@ class Bookkeeping:
     resource_key: str | None = None
 
     @classmethod
-    def adopting(cls, managed: Iterable[str], on_delete: str, adopted: Mapping[str, Any]) -> Bookkeeping:
+    def adopting(cls, managed: Iterable[str], on_delete: str, adopted: Mapping[str, Any],
+                 resource_key: str | None = None) -> Bookkeeping:
         """The bookkeeping of a fresh adoption, with a new random adoption id."""
         snapshot = {name: adopted.get(name) for name in MANAGED_FIELDS}
-        return cls(tuple(sorted(managed)), on_delete, snapshot, adoption_id=secrets.token_hex(8))
+        return cls(tuple(sorted(managed)), on_delete, snapshot, adoption_id=secrets.token_hex(8),
+                   resource_key=resource_key)
 
     @classmethod
     def creating(cls, managed: Iterable[str], on_delete: str, resource_key: str | None) -> Bookkeeping:

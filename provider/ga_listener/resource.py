@@ -28,6 +28,7 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
+from ga_listener import program
 from ga_listener.errors import ConfigurationError
 from ga_listener.models import ListenerConfig, Violation, validate_inputs
 from ga_listener.operations import ListenerOperationError, ListenerOperations
@@ -114,6 +115,11 @@ def _switches_to_https_without_certificate(olds: Mapping[str, Any], config: List
             and old_protocol.lower() != "https")
 
 
+def _text(value: Any) -> str | None:
+    """A known, non-empty text input, else ``None``."""
+    return value if isinstance(value, str) and value and not is_unknown(value) else None
+
+
 def _is_get(props: Mapping[str, Any]) -> bool:
     """A read for ``Listener.get`` carries the program's (empty) inputs; a refresh carries recorded outputs."""
     return props.get("state") is None and not props.get("adoption_id")
@@ -174,8 +180,12 @@ class ListenerProvider(ResourceProvider):
                                   create_visibility_timeout=settings.create_visibility_timeout)
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate every input that is known; report all violations by property path. Never raises."""
+        """Validate every input that is known; report all violations by property path. Never raises.
+
+        Also notes that the program holds this resource and the listener it names (see :mod:`ga_listener.program`).
+        """
         inputs = _user_inputs(news)
+        program.checked(_text(inputs.get("resource_key")), _text(inputs.get("listener_id")))
         failures = [CheckFailure(key, "is an output of the listener and cannot be set")
                     for key in OUTPUT_ONLY if inputs.pop(key, None) is not None]
         if self in _CONFIG_ERRORS:  # under no property: the CLI would print the value of an input of that name
@@ -209,6 +219,7 @@ class ListenerProvider(ResourceProvider):
         """
         inputs = _user_inputs(news)
         replace = _replacement(inputs, olds)
+        program.diffed(_text(inputs.get("resource_key")), _text(olds.get("adoption_id")), _id, keeps=replace is None)
         if replace is not None:
             return replace
         if is_unknown(inputs):
@@ -372,8 +383,9 @@ class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
         if args is not None:  # not dataclasses.asdict: it would deep-copy the Outputs inside
             props.update({f.name: getattr(args, f.name) for f in fields(args)})
         props.update({key: value for key, value in keywords.items() if value is not None})
-        if props["accelerator_id"] is not None:
-            # Seeds the create's idempotency token: the host's create gets no URN, and its get_stack() is not ours.
+        if props["listener_id"] is not None or props["accelerator_id"] is not None:  # not for Listener.get
+            # The host gets no URN, and its get_stack() is not ours: the key seeds a create's idempotency token and
+            # tells a replacement's delete from a removed resource's (ga_listener.program).
             props["resource_key"] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
         # A default the user's own option overrides: without it, --target-replace and replaceWith (which never ask
         # the provider) would create the replacement first and then release the old resource over it.

@@ -26,7 +26,7 @@ __all__ = ["CREDENTIAL_KEYS", "DEFAULT_CREATE_VISIBILITY_TIMEOUT", "DEFAULT_WAIT
 logger = logging.getLogger("ga_listener.settings")
 
 DEFAULT_WAIT_TIMEOUT = 600.0
-DEFAULT_CREATE_VISIBILITY_TIMEOUT = 60.0
+DEFAULT_CREATE_VISIBILITY_TIMEOUT = 10.0
 # Credential keys the chain (``ga_listener.chain``, loaded only for an API call) names too: declared once, here.
 ASSUME_ROLE_KEY, OIDC_KEY = "alicloud:assumeRole", "alicloud:assumeRoleWithOidc"
 STS_ENDPOINT_KEY, METADATA_ENDPOINT_KEY = "ga-listener:stsEndpoint", "ga-listener:ecsMetadataEndpoint"

@@ -33,8 +33,8 @@ DESIGN_FLAGS = {
 }  # fmt: skip
 FIDELITY_FLAGS = {
     "--fault-kinds", "--port-quota", "--listener-quota", "--create-lag", "--visibility-lag", "--reset-omitted",
-    "--vanished-unknown-error", "--without-bandwidth-package", "--endpoint-group", "--forwarding-rule",
-    "--service-managed",
+    "--vanished-unknown-error", "--deleted-accelerator-unknown-error", "--without-bandwidth-package",
+    "--endpoint-group", "--forwarding-rule", "--service-managed",
 }  # fmt: skip
 # README "STS and instance metadata"
 STS_FLAGS = {"--sts-role", "--sts-duration", "--oidc-provider", "--oidc-token", "--ecs-role", "--credentials-uri",
@@ -80,8 +80,10 @@ def running(*args: str) -> Iterator[tuple[subprocess.Popen[str], Endpoint]]:
         process.communicate(timeout=10)
 
 
-def admin(endpoint: Endpoint, path: str) -> Any:
-    with urllib.request.urlopen(endpoint.url + path, timeout=5) as response:
+def admin(endpoint: Endpoint, path: str, method: str = "GET", body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(endpoint.url + path, data=data, method=method)
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 
@@ -152,7 +154,8 @@ def test_the_fidelity_flags_shape_the_world_and_the_modes() -> None:
         client = official_client(endpoint)
         assert admin(endpoint, "/_emulator/modes") == {
             "port_quota": 2, "listener_quota": 5, "create_lag": 60.0, "visibility_lag": 60.0, "reset_omitted": True,
-            "vanished_unknown_error": False, "fault_rate": 0.0, "fault_kinds": ["unknown_error", "retry_after"],
+            "vanished_unknown_error": False, "deleted_accelerator_unknown_error": False, "fault_rate": 0.0,
+            "fault_kinds": ["unknown_error", "retry_after"],
         }  # fmt: skip
         three_ports = {"ListenerId": "lsr-v", "PortRanges": [{"FromPort": 90, "ToPort": 92}]}
         assert sdk_error(client, "UpdateListener", three_ports).code == "QuotaExceeded.ListenerPort"
@@ -180,6 +183,15 @@ def test_vanished_unknown_error_flag() -> None:
         client = official_client(endpoint)
         sdk_call(client, "DeleteListener", {"ListenerId": "lsr-demo"})
         error = sdk_error(client, "DescribeListener", {"ListenerId": "lsr-demo"})
+        assert (error.code, error.status_code) == ("UnknownError", 500)
+
+
+def test_deleted_accelerator_unknown_error_flag() -> None:
+    with running("--deleted-accelerator-unknown-error") as (_, endpoint):
+        assert admin(endpoint, "/_emulator/modes")["deleted_accelerator_unknown_error"] is True
+        assert admin(endpoint, "/_emulator/accelerators", "DELETE", {"accelerator_id": "ga-demo"}) == {
+            "accelerator_id": "ga-demo", "listeners": ["lsr-demo"]}
+        error = sdk_error(official_client(endpoint), "DescribeListener", {"ListenerId": "lsr-demo"})
         assert (error.code, error.status_code) == ("UnknownError", 500)
 
 

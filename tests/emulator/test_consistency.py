@@ -159,6 +159,20 @@ def test_a_vanished_listener_can_answer_unknown_error(
     assert listed(client) == []
 
 
+@pytest.mark.parametrize("mode", [False, True])
+def test_the_listeners_of_a_deleted_accelerator_are_gone(server: EmulatorServer, client: Client, mode: bool) -> None:
+    admin(server, "POST", "/_emulator/modes", {"deleted_accelerator_unknown_error": mode})
+    status, answer = admin(server, "DELETE", "/_emulator/accelerators", {"accelerator_id": "ga-demo"})
+    assert (status, answer) == (200, {"accelerator_id": "ga-demo", "listeners": ["lsr-demo"]})
+    error = sdk_error(client, "DescribeListener", {"ListenerId": "lsr-demo"})
+    assert (error.code, error.status_code) == (("UnknownError", 500) if mode else ("NotExist.Listener", 400))
+    assert sdk_error(client, "ListListeners", {"AcceleratorId": "ga-demo"}).code == "NotExist.Accelerator"
+    assert sdk_error(client, "DeleteListener", {"ListenerId": "lsr-demo"}).code == "NotExist.Listener"
+    assert admin(server, "GET", "/_emulator/accelerators")[1] == []
+    status, refused = admin(server, "DELETE", "/_emulator/accelerators", {"accelerator_id": "ga-demo"})
+    assert (status, refused["Code"]) == (400, "InvalidParameter")
+
+
 def test_a_second_write_during_the_lag_shows_the_listener_as_it_was_just_before_it(
     server: EmulatorServer, client: Client, clock: FakeClock
 ) -> None:

@@ -134,11 +134,18 @@ def test_everything_new_in_the_world_survives_a_restart(tmp_path: Path) -> None:
         "AcceleratorId": "ga-a", "PortRanges.1.FromPort": "85", "PortRanges.1.ToPort": "85",
         "RegionId": "cn-hangzhou"}), "r3").result["ListenerId"]  # fmt: skip
     clock.now += 1.0
+    backend.add_accelerator("ga-doomed")
+    backend.seed_listener(ListenerSeed.parse("ga-doomed:lsr-orphan:tcp:80-80"))
+    assert backend.delete_accelerator("ga-doomed") == ["lsr-orphan"]
     saved = json.loads(state.read_text())
     assert saved["Format"] == 2 and saved["VanishedListenerIds"] == ["lsr-old"]
+    assert saved["OrphanedListenerIds"] == ["lsr-orphan"]
 
     # A restart with no flags but the modes (modes are flags, not world).
-    again = EmulatorServer(state_path=state, clock=clock, vanished_unknown_error=True).backend
+    again = EmulatorServer(state_path=state, clock=clock, vanished_unknown_error=True,
+                           deleted_accelerator_unknown_error=True).backend
+    with pytest.raises(EmulatorError, match="UnknownError"):
+        again.describe_listener("lsr-orphan")
     assert again.dependents("endpoint_group") == {"lsr-eg": 2}
     assert again.dependents("forwarding_rule") == {"lsr-fr": 1}
     assert again.service_managed() == {"lsr-m": "NLB"}

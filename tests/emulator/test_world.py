@@ -180,7 +180,8 @@ def test_invalid_admin_input_is_a_400_json_error_and_changes_nothing(
 
 def test_modes_answer_all_switches_and_change_only_those_posted(server: EmulatorServer) -> None:
     defaults = {"port_quota": 30, "listener_quota": 50, "create_lag": 0.0, "visibility_lag": 0.0,
-                "reset_omitted": False, "vanished_unknown_error": False, "fault_rate": 0.0,
+                "reset_omitted": False, "vanished_unknown_error": False, "deleted_accelerator_unknown_error": False,
+                "fault_rate": 0.0,
                 "fault_kinds": ["throttle", "throttle429", "unavailable", "drop", "drop_after", "slow"]}  # fmt: skip
     assert admin(server, "GET", "/_emulator/modes") == (200, defaults)
     status, answer = admin(server, "POST", "/_emulator/modes", {"create_lag": 2, "reset_omitted": True,

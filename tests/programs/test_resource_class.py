@@ -35,7 +35,7 @@ def test_keyword_arguments_register_the_type_token_and_inputs() -> None:
     assert resource.inputs["listener_id"] == "lsr-1"
     assert "name" not in resource.inputs  # unset: unmanaged, not sent
     assert "on_delete" not in resource.inputs  # unset: check gives the mode's default
-    assert "resource_key" not in resource.inputs  # only a create needs it
+    assert resource.inputs["resource_key"] == "p/s/web"  # tells a replacement's delete from a removed resource's
     assert seen == {"state": "state-of-web", "port_ranges": RANGES, "listener_id": "lsr-1"}
 
 

@@ -16,13 +16,14 @@ from tests.support.provider_host import Engine, ProviderError
 WEB: dict[str, Any] = {"listener_id": "lsr-web", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}]}
 
 
-def after_the_write(emulator: EmulatorServer, fault: Callable[[], None]) -> threading.Thread:
-    """Once the emulator has applied the UpdateListener, queue ``fault`` for what comes next (the waiter's poll)."""
+def after_the_write(emulator: EmulatorServer, fault: Callable[[], None], after: int = 0) -> threading.Thread:
+    """Once the emulator has applied an UpdateListener (beyond the ``after`` it had applied before), queue
+    ``fault`` for what comes next (the waiter's poll)."""
 
     def watch() -> None:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if writes(emulator):
+            if len(writes(emulator)) > after:
                 fault()
                 return
             time.sleep(0.002)
@@ -32,15 +33,17 @@ def after_the_write(emulator: EmulatorServer, fault: Callable[[], None]) -> thre
     return watcher
 
 
-def stall_the_poll_after_the_write(emulator: EmulatorServer, seconds: float) -> threading.Thread:
-    """Once the emulator has applied the UpdateListener, make the next request (the waiter's first poll) hang."""
-    return after_the_write(emulator, lambda: emulator.faults.enqueue("slow", delay=seconds))
+def stall_the_poll_after_the_write(emulator: EmulatorServer, seconds: float, after: int = 0,
+                                   count: int = 1) -> threading.Thread:
+    """Once the emulator has applied the UpdateListener, make the next ``count`` requests (the waiter's polls)
+    hang."""
+    return after_the_write(emulator, lambda: emulator.faults.enqueue("slow", count, delay=seconds), after)
 
 
 def test_failure_after_the_write_puts_the_adopted_configuration_back(engine: Engine,
                                                                       emulator: EmulatorServer) -> None:
     engine.config["ga-listener:waitTimeout"] = "1"
-    watcher = stall_the_poll_after_the_write(emulator, seconds=3)  # the wait's deadline passes during the poll
+    watcher = stall_the_poll_after_the_write(emulator, seconds=3, count=2)  # the deadline passes during the polls
     with pytest.raises(ProviderError) as raised:
         engine.up("web", {**WEB, "client_affinity": "SOURCE_IP", "proxy_protocol": True})
     watcher.join()
@@ -68,10 +71,11 @@ def test_a_refused_change_needs_no_roll_back(engine: Engine, emulator: EmulatorS
     assert [c.code for c in emulator.calls.of("UpdateListener")] == ["PortConflict.Listener"]
 
 
-def refuse_the_poll_after_the_write(emulator: EmulatorServer, code: str) -> threading.Thread:
+def refuse_the_poll_after_the_write(emulator: EmulatorServer, code: str, after: int = 0) -> threading.Thread:
     """Once the emulator has applied the UpdateListener, make the next DescribeListener (the waiter's first
     poll) answer ``code``, an error no retry cures."""
-    return after_the_write(emulator, lambda: emulator.faults.enqueue("error", code=code, action="DescribeListener"))
+    return after_the_write(emulator, lambda: emulator.faults.enqueue("error", code=code, action="DescribeListener"),
+                           after)
 
 
 def test_a_refusal_after_the_write_was_accepted_still_puts_the_listener_back(engine: Engine,

@@ -13,7 +13,7 @@ from tests.support.provider_host import Engine, ProviderError, Unknown, urn_for
 
 WEB: dict[str, Any] = {"listener_id": "lsr-web", "protocol": "tcp", "port_ranges": [{"from_port": 80, "to_port": 80}]}
 COMMON_PARAMS = {"ListenerId", "ClientToken", "RegionId"}
-# Every write to a tcp/udp listener carries ProxyProtocol, as the listener has it unless managed: a service that
+# Every write carries ProxyProtocol, as the listener has it unless managed: a service that
 # applied the documented default (false) to an omitted value would otherwise switch off client-IP preservation.
 TCP_ALWAYS = {"ProxyProtocol"}
 

@@ -88,6 +88,18 @@ def test_renaming_a_listener_with_proxy_protocol_on_keeps_it_on(engine: Engine, 
     assert truth(emulator, "lsr-tcp")["Name"] == "renamed"
 
 
+def test_proxy_protocol_on_http_survives_unrelated_writes_and_converges_when_managed(
+        engine: Engine, emulator: EmulatorServer) -> None:
+    set_out_of_band(emulator, "lsr-http", proxy_protocol="true")  # set by someone else; unmanaged here
+    engine.up("web", {**HTTP, "name": "renamed"})
+    assert truth(emulator, "lsr-http")["ProxyProtocol"] is True  # an unmanaged value survives any write
+    managed = {**HTTP, "name": "renamed", "proxy_protocol": True}
+    engine.up("web", managed)  # managed now
+    engine.up("web", {**managed, "description": "unrelated"})  # a write that does not change it
+    assert truth(emulator, "lsr-http")["ProxyProtocol"] is True  # a managed value stays (and shows no diff)
+    assert engine.preview("web", {**managed, "description": "unrelated"})["op"] == "same"
+
+
 def test_managing_one_forwarded_for_flag_keeps_the_other_four(engine: Engine, emulator: EmulatorServer) -> None:
     set_out_of_band(emulator, "lsr-http", xforwarded_for_config=models.UpdateListenerRequestXForwardedForConfig(
         xforwarded_for_ga_id_enabled=True, xforwarded_for_ga_ap_enabled=True, xforwarded_for_proto_enabled=True,

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 LISTENER_ID = "lsr-1"
 LISTENER: dict[str, Any] = {
@@ -63,6 +64,7 @@ class HostileServer:
         self.hostile: dict[str, Reply] = {}
         self._queued: dict[str, deque[Reply]] = defaultdict(deque)
         self.seen: list[str] = []  # the action of every request, in order
+        self.tokens: list[str] = []  # the ClientToken of every request ("" without one), in order
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
@@ -76,9 +78,10 @@ class HostileServer:
         with self._lock:
             self._queued[action].extend(replies)
 
-    def reply_to(self, action: str) -> Reply:
+    def reply_to(self, action: str, token: str = "") -> Reply:
         with self._lock:
             self.seen.append(action)
+            self.tokens.append(token)
             if self._queued[action]:
                 return self._queued[action].popleft()
             return self.hostile.get(action) or NORMAL.get(action) or json_reply(
@@ -87,6 +90,11 @@ class HostileServer:
     def count(self, action: str) -> int:
         with self._lock:
             return self.seen.count(action)
+
+    def writes(self, action: str = "UpdateListener") -> list[str]:
+        """The ClientTokens of the requests of ``action``, in order (the same token again is a retry)."""
+        with self._lock:
+            return [token for seen, token in zip(self.seen, self.tokens, strict=True) if seen == action]
 
     def __enter__(self) -> HostileServer:
         self._thread.start()
@@ -109,7 +117,8 @@ def _handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             if length:
                 self.rfile.read(length)
-            reply = server.reply_to(self.headers.get("x-acs-action") or "")
+            token = parse_qs(urlsplit(self.path).query).get("ClientToken", [""])[0]
+            reply = server.reply_to(self.headers.get("x-acs-action") or "", token)
             time.sleep(reply.delay)
             if reply.drop:
                 self.close_connection = True

@@ -2,7 +2,7 @@
 
 What it acknowledged before dying (the applied write, its ClientToken) must survive in the state file; the
 provider's in-flight operation either rides the outage out through its retries or fails with a clear transport
-error, and the engine's re-run then converges as a ClientToken replay, never a second change.
+error, and the engine's re-run then converges with no second change.
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def settle(running: Future[dict[str, Any]]) -> dict[str, Any] | ProviderError:
 def assert_clear_transport_failure(error: ProviderError, url: str) -> None:
     """The outage outlasted the client's retries: one typed line naming the operation, action and endpoint."""
     last = error.last_line
-    assert re.match(r"ga_listener\.[\w.]+Error: update of listener lsr-web failed: ", last), last
+    assert re.match(r"ga_listener\.[\w.]+Error: update of listener lsr-web failed after its change was sent: ",
+                    last), last
     assert "DescribeListener" in last and url in last and "connection failed" in last, last
 
 
@@ -102,15 +103,16 @@ SCENARIOS = [(signal.SIGKILL, False), (signal.SIGTERM, False), (signal.SIGKILL, 
 
 @pytest.mark.parametrize(("signum", "after_give_up"), SCENARIOS,
                          ids=["SIGKILL-back-at-once", "SIGTERM-back-at-once", "SIGKILL-back-after-give-up"])
-def test_an_emulator_restart_mid_update_loses_nothing_acknowledged_and_the_rerun_replays(
+def test_an_emulator_restart_mid_update_loses_nothing_acknowledged_and_the_rerun_never_applies_twice(
     emulator: Restartable, signum: signal.Signals, after_give_up: bool
 ) -> None:
     """Proves: after the emulator dies (SIGKILL: no chance to save anything more; SIGTERM: clean stop) between an
     applied UpdateListener and the end of the provider's wait, and restarts with the same --state and port, it
     still holds the applied configuration and the write's ClientToken; the in-flight operation rides a short
     outage out, or, when the emulator stays down past its retries, fails with one typed line naming the
-    endpoint; and the engine's re-run of the same update is answered as a replay with the original request id,
-    so the change is applied exactly once."""
+    endpoint (putting back what the listener had fails the same way); and the engine's re-run of the same update
+    finds the listener showing the change and writes nothing, or is answered as a replay with the original request
+    id: the change is applied exactly once."""
     engine = Engine.for_endpoint(emulator.current.url, KEY_ID, SECRET, wait_timeout=6)
     engine.up("web", FIRST)  # an up with a write, acknowledged before the outage
     first_token = next(iter(applied_writes(emulator.current.calls())))
@@ -141,7 +143,7 @@ def test_an_emulator_restart_mid_update_loses_nothing_acknowledged_and_the_rerun
     engine.up("web", SECOND)
     records = emulator.current.calls()
     assert applied_writes(records) == {}, "the re-run applied the change a second time"
-    assert replayed_writes(records)[write["token"]] >= 1
-    assert {r.request_id for r in records if r.action == "UpdateListener"} == {write["request_id"]}
+    assert set(replayed_writes(records)) <= {write["token"]}
+    assert {r.request_id for r in records if r.action == "UpdateListener"} <= {write["request_id"]}
     live = describe(emulator.current, "lsr-web", key_id=KEY_ID, secret=SECRET)
     assert (live.name, ports_of(live), live.state) == ("second", [(81, 81)], "active")

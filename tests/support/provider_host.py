@@ -190,7 +190,10 @@ def pickled_provider() -> str:
     return serialize_provider(ListenerProvider())
 
 
-def urn_for(name: str, stack: str = "dev", project: str = "ga-listener-demo") -> str:
+PROJECT, STACK = "ga-listener-demo", "dev"
+
+
+def urn_for(name: str, stack: str = STACK, project: str = PROJECT) -> str:
     return f"urn:pulumi:{stack}::{project}::{RESOURCE_TYPE}::{name}"
 
 
@@ -285,8 +288,10 @@ class Engine:
         # A host passed in stays open for the caller's next operation; otherwise a fresh one per operation.
         return contextlib.nullcontext(host) if host is not None else self.host()
 
-    def _news(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return {**inputs, PROVIDER_KEY: self.provider}
+    def _news(self, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """What the ``Listener`` class registers: the inputs, its resource key (project/stack/name, unless the
+        test gives one) and the pickled provider."""
+        return {"resource_key": f"{PROJECT}/{STACK}/{name}", **inputs, PROVIDER_KEY: self.provider}
 
     # --- preview and up ------------------------------------------------------------------------------------
 
@@ -298,7 +303,7 @@ class Engine:
     def _plan(self, host: ProviderHost, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         urn = urn_for(name)
         old = self.state.get(name)
-        checked, failures = host.check(urn, old.inputs if old else {}, self._news(inputs))
+        checked, failures = host.check(urn, old.inputs if old else {}, self._news(name, inputs))
         result: dict[str, Any] = {
             "checked": checked, "failures": failures, "op": "create" if old is None else "same"}
         if old is None or failures:
@@ -370,7 +375,7 @@ class Engine:
     def _replace(self, h: ProviderHost, name: str, inputs: Mapping[str, Any], options: Options, old: ResourceState,
                  *, diff_says_delete_first: bool, deferred: list[tuple[str, ResourceState]]) -> None:
         urn = urn_for(name)
-        checked, failures = h.check(urn, {}, self._news(inputs))
+        checked, failures = h.check(urn, {}, self._news(name, inputs))
         if failures:
             raise ProviderError("Check", "\n".join(f"{p}: {r}" for p, r in failures))
         option = options.delete_before_replace
