@@ -41,7 +41,8 @@ def test_up_creates_the_listener_and_it_is_the_accelerators_only_one(
     assert [item.listener_id for item in live] == [recorded["id"]]
     assert live[0].state == "active" and live[0].name == "web"
     assert recorded["outputs"]["accelerator_id"] == accelerator
-    assert writes(emulator) == ["CreateListener"]
+    # One create carrying the identity (protocol, ports), then one update with the rest (the name).
+    assert writes(emulator) == ["CreateListener", "UpdateListener"]
 
 
 def test_a_one_field_change_previews_as_that_property_and_ups_with_one_write_then_nothing(

@@ -73,7 +73,8 @@ def test_a_new_accelerator_replaces_deleting_first_and_leaves_exactly_one_listen
 
     emulator.calls.clear()
     stack.up()
-    assert writes(emulator) == ["DeleteListener", "CreateListener"]  # delete before create
+    # Delete before create (then the create's follow-up update with the name).
+    assert writes(emulator) == ["DeleteListener", "CreateListener", "UpdateListener"]
     assert live_listeners(emulator, accelerator) == []
     new = live_listeners(emulator, other)
     assert len(new) == 1 and new[0].listener_id != old_id
