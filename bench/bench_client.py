@@ -3,7 +3,7 @@
 * DescribeListener calls/s: N calls each against one in-process keep-alive HTTP/1.1 server (TCP_NODELAY, one
   send per answer) that answers a fixed DescribeListener body without checking signatures, so the server costs
   both clients the same and the difference is client overhead. Rounds alternate which client goes first.
-* Import cost: median over fresh processes of the time ``import ga_listener.client`` takes against
+* Import cost: median over fresh processes of the time ``import ga_listener.api.client`` takes against
   ``import alibabacloud_ga20191120.client``.
 """
 
@@ -80,7 +80,7 @@ def keep_alive_server() -> Iterator[int]:
 
 
 def ours(port: int, version: str) -> Callable[[], Any]:
-    from ga_listener.client import GaClient  # import costs are measured separately
+    from ga_listener.api.client import GaClient  # import costs are measured separately
 
     client = GaClient(f"http://127.0.0.1:{port}", access_key_id=KEY_ID, access_key_secret=SECRET,
                       signature_version=version)
@@ -139,7 +139,7 @@ def import_seconds(module: str) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def import_cost(module_of_ours: str = "ga_listener.client") -> tuple[float, float]:
+def import_cost(module_of_ours: str = "ga_listener.api.client") -> tuple[float, float]:
     """Median import time in milliseconds: (ours, reference); one unmeasured run each compiles bytecode."""
     modules = (module_of_ours, "alibabacloud_ga20191120.client")
     for module in modules:
@@ -155,7 +155,7 @@ def rows() -> list[Row]:
         mine, theirs = calls_per_second(version)
         result.append(Row(f"DescribeListener calls/s ({version}, N={CALLS})", mine, theirs, "calls/s", "higher",
                           1.2 if version == "v3" else 1.0, 1.5 if version == "v3" else None, note))
-    for module, target in (("ga_listener.client", 0.4), ("ga_listener", 0.4)):
+    for module, target in (("ga_listener.api.client", 0.4), ("ga_listener", 0.4)):
         mine, theirs = import_cost(module)
         result.append(Row(f"import {module} vs alibabacloud_ga20191120.client", mine, theirs, "ms", "lower",
                           target, None, f"median of {IMPORT_SAMPLES} fresh processes"))

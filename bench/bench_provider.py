@@ -18,7 +18,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from bench import Row, alternating
 from bench.noop_provider import NoopProvider
 from ga_emulator.server import EmulatorServer
-from ga_listener import plan
+from ga_listener.config import plan
 from tests.support.provider_host import PROVIDER_KEY, Engine, ProviderHost, pickled_provider, urn_for
 
 KEY_ID, SECRET = "bench-key-id", "bench-key-secret"

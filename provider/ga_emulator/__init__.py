@@ -7,7 +7,7 @@ Run it with ``python -m ga_emulator`` (or ``ga-emulator``), or in-process::
     with EmulatorServer(transition_seconds=0.1) as emulator:
         ...  # point a client at emulator.url with the demo key pair ga-demo-key-id / ga-demo-key-secret
 
-Only the standard library and :mod:`ga_listener.signing` (pure functions) are used.
+Only the standard library and :mod:`ga_listener.transport.signing` (pure functions) are used.
 """
 
 from __future__ import annotations

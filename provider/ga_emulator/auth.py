@@ -1,6 +1,6 @@
 """Who is calling: v1 (HMAC-SHA1 ``Signature`` parameter) and v3 (``ACS3-HMAC-SHA256`` Authorization header).
 
-Verification recomputes the signature with the pure functions of :mod:`ga_listener.signing` from what arrived
+Verification recomputes the signature with the pure functions of :mod:`ga_listener.transport.signing` from what arrived
 on the wire. Because those functions are shared with our own client, the emulator's tests drive it with
 Alibaba's official SDK: a mistake common to both sides of our code would show there.
 
@@ -35,7 +35,7 @@ from ga_emulator.errors import (
     missing_parameter,
 )
 from ga_emulator.wire import WireRequest
-from ga_listener.signing import (
+from ga_listener.transport.signing import (
     V3_ALGORITHM,
     percent_encode,
     sha256_hex,

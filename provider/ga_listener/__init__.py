@@ -20,18 +20,18 @@ __all__ = [
 
 # public name -> the module that owns it
 _EXPORTS = {
-    "ApiError": "ga_listener.errors",
-    "GaListenerError": "ga_listener.errors",
-    "GaClient": "ga_listener.client",
+    "ApiError": "ga_listener.transport.errors",
+    "GaListenerError": "ga_listener.transport.errors",
+    "GaClient": "ga_listener.api.client",
     "Listener": "ga_listener.resource",
     "ListenerArgs": "ga_listener.resource",
     "ListenerProvider": "ga_listener.resource",
 }
 
 if TYPE_CHECKING:
-    from ga_listener.client import GaClient
-    from ga_listener.errors import ApiError, GaListenerError
+    from ga_listener.api.client import GaClient
     from ga_listener.resource import Listener, ListenerArgs, ListenerProvider
+    from ga_listener.transport.errors import ApiError, GaListenerError
 
 
 def __getattr__(name: str) -> Any:

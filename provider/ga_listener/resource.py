@@ -2,7 +2,7 @@
 
 The provider instance is pickled into Pulumi state by reference to this module, so it holds nothing: settings
 read in ``configure()`` and the API clients built from them live in module-level tables, never on ``self``.
-Each method parses the engine's dicts at the boundary (``ga_listener.models``) and hands typed values on.
+Each method parses the engine's dicts at the boundary (``ga_listener.config.models``) and hands typed values on.
 """
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from ga_listener import program
-from ga_listener.errors import ConfigurationError
-from ga_listener.models import ListenerConfig, Violation, validate_inputs
-from ga_listener.operations import ListenerOperationError, ListenerOperations
-from ga_listener.plan import Bookkeeping, changed_fields, desired_values, refreshed_inputs
-from ga_listener.settings import ProviderSettings
+from ga_listener.config.models import ListenerConfig, Violation, validate_inputs
+from ga_listener.config.plan import Bookkeeping, changed_fields, desired_values, refreshed_inputs
+from ga_listener.config.settings import ProviderSettings
+from ga_listener.lifecycle import program
+from ga_listener.lifecycle.operations import ListenerOperationError, ListenerOperations
+from ga_listener.transport.errors import ConfigurationError
 
 if TYPE_CHECKING:  # the client is imported on the first API call: a preview never pays for it
-    from ga_listener.client import GaClient
+    from ga_listener.api.client import GaClient
 
 __all__ = ["Listener", "ListenerArgs", "ListenerProvider"]
 
@@ -159,8 +159,8 @@ class ListenerProvider(ResourceProvider):
         _log_to_stderr(settings.log_level or "warning")  # warnings always reach the CLI's output
 
     def _operations(self) -> ListenerOperations:
-        from ga_listener.client import GaClient, RetryPolicy
-        from ga_listener.credentials import resolve_credentials
+        from ga_listener.api.client import GaClient, RetryPolicy
+        from ga_listener.auth.credentials import resolve_credentials
 
         if self in _CONFIG_ERRORS:
             raise _CONFIG_ERRORS[self]
@@ -182,7 +182,8 @@ class ListenerProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate every input that is known; report all violations by property path. Never raises.
 
-        Also notes that the program holds this resource and the listener it names (see :mod:`ga_listener.program`).
+        Also notes that the program holds this resource and the listener it names (see
+        :mod:`ga_listener.lifecycle.program`).
         """
         inputs = _user_inputs(news)
         program.checked(_text(inputs.get("resource_key")), _text(inputs.get("listener_id")))
@@ -385,7 +386,7 @@ class Listener(pulumi.dynamic.Resource, module="alicloud-ga", name="Listener"):
         props.update({key: value for key, value in keywords.items() if value is not None})
         if props["listener_id"] is not None or props["accelerator_id"] is not None:  # not for Listener.get
             # The host gets no URN, and its get_stack() is not ours: the key seeds a create's idempotency token and
-            # tells a replacement's delete from a removed resource's (ga_listener.program).
+            # tells a replacement's delete from a removed resource's (ga_listener.lifecycle.program).
             props["resource_key"] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
         # A default the user's own option overrides: without it, --target-replace and replaceWith (which never ask
         # the provider) would create the replacement first and then release the old resource over it.

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ga_listener.client import GaClient, RetryPolicy
+from ga_listener.api.client import GaClient, RetryPolicy
 from tests.client.scripted_server import ScriptedServer
 from tests.support.clock import FakeClock
 

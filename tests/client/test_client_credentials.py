@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ga_listener.credentials import Credentials, default_profile_path, resolve_credentials
-from ga_listener.errors import ConfigurationError, CredentialsNotFoundError
+from ga_listener.auth.credentials import Credentials, default_profile_path, resolve_credentials
+from ga_listener.transport.errors import ConfigurationError, CredentialsNotFoundError
 
 CONFIG = {"alicloud:accessKey": "cfg-id", "alicloud:secretKey": "cfg-secret-value"}
 ENV = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "env-id", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "env-secret-value"}

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from ga_emulator.server import EmulatorServer
-from ga_listener.client import GaClient, RetryPolicy
-from ga_listener.errors import (
+from ga_listener.api.client import GaClient, RetryPolicy
+from ga_listener.transport.errors import (
     AuthenticationError,
     ClockSkewError,
     DeadlineExceededError,

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ga_listener import errors
-from ga_listener.errors import (
+from ga_listener.transport import errors
+from ga_listener.transport.errors import (
     AcceleratorNotFoundError,
     AcceleratorStateError,
     ApiError,

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from ga_listener.client import DEFAULT_ENDPOINT, GaClient, RetryPolicy
-from ga_listener.errors import (
+from ga_listener.api.client import DEFAULT_ENDPOINT, GaClient, RetryPolicy
+from ga_listener.transport.errors import (
     AuthenticationError,
     ConfigurationError,
     CredentialsNotFoundError,

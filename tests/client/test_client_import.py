@@ -11,13 +11,13 @@ import pytest
 HEAVY = ("requests", "urllib3", "pydantic", "pulumi", "alibabacloud_tea_openapi")
 
 SCRIPTS = {
-    "import ga_listener.client": "import ga_listener.client",
+    "import ga_listener.api.client": "import ga_listener.api.client",
     "package face": "import ga_listener; ga_listener.GaClient; ga_listener.ApiError",
     "build a client": (
-        "from ga_listener.client import GaClient\n"
+        "from ga_listener.api.client import GaClient\n"
         "GaClient('http://127.0.0.1:9', access_key_id='i', access_key_secret='s').close()"
     ),
-    "errors and credentials": "import ga_listener.errors, ga_listener.credentials",
+    "errors and credentials": "import ga_listener.transport.errors, ga_listener.auth.credentials",
 }
 
 
@@ -31,8 +31,8 @@ def test_heavy_modules_stay_unimported(script: str) -> None:
 def test_a_call_past_its_deadline_sends_and_imports_nothing() -> None:
     probe = (
         "import sys\n"
-        "from ga_listener.client import GaClient\n"
-        "from ga_listener.errors import TransportError\n"
+        "from ga_listener.api.client import GaClient\n"
+        "from ga_listener.transport.errors import TransportError\n"
         "client = GaClient('http://127.0.0.1:9', access_key_id='i', access_key_secret='s')\n"
         "try:\n    client.call('DescribeListener', {'ListenerId': 'l'}, deadline=0.0)\n"
         "except Exception as e:\n    print(type(e).__name__)\n"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ga_listener import client as client_module
-from ga_listener.client import GaClient, RetryPolicy, is_connection_error, is_server_error, is_throttled
-from ga_listener.errors import (
+from ga_listener.api import client as client_module
+from ga_listener.api.client import GaClient, RetryPolicy, is_connection_error, is_server_error, is_throttled
+from ga_listener.transport.errors import (
     ApiError,
     AuthenticationError,
     ConfigurationError,

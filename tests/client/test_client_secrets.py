@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ga_listener.client import GaClient, RetryPolicy
-from ga_listener.errors import GaListenerError
+from ga_listener.api.client import GaClient, RetryPolicy
+from ga_listener.transport.errors import GaListenerError
 from tests.client.conftest import SECRET, TOKEN, MakeClient
 from tests.client.scripted_server import DROP, ScriptedServer, Step, answer, api_error
 from tests.support.secrets import Scanner
@@ -129,7 +129,7 @@ def test_urllib3_request_lines_never_show_a_query(line: str) -> None:
     """urllib3 logs each request's path and query as sent (re-encoded): any query is masked, whatever it holds."""
     import logging
 
-    from ga_listener.wire import URL_FILTER
+    from ga_listener.transport.wire import URL_FILTER
 
     record = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, "", 0, '%s://%s:%s "%s %s %s" %s %s',
                                ("http", "127.0.0.1", 80, "GET", line, "HTTP/1.1", 200, 18), None)

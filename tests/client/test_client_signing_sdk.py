@@ -10,7 +10,7 @@ from darabonba.request import DaraRequest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ga_listener import signing
+from ga_listener.transport import signing
 
 SdkUtils = Utils
 

@@ -1,4 +1,4 @@
-"""Every golden vector (computed by Alibaba's official SDK) reproduced by ``ga_listener.signing``, both
+"""Every golden vector (computed by Alibaba's official SDK) reproduced by ``ga_listener.transport.signing``, both
 versions, from the intermediate strings to the final signature, and through ``sign_v1`` / ``sign_v3``."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ga_listener import signing
+from ga_listener.transport import signing
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "signatures.json").read_text(encoding="utf-8"))["cases"]
 V1 = [case for case in VECTORS if case["kind"] == "v1"]

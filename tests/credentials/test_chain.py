@@ -15,12 +15,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ga_listener.credentials import Credentials, RefreshingCredentials, resolve_credentials
-from ga_listener.environment import Environment
-from ga_listener.errors import ConfigurationError, CredentialsNotFoundError
-from ga_listener.settings import ProviderSettings
-from ga_listener.sources import Sources
-from ga_listener.sts import StsClient
+from ga_listener.auth.credentials import Credentials, RefreshingCredentials, resolve_credentials
+from ga_listener.auth.sources import Sources
+from ga_listener.auth.sts import StsClient
+from ga_listener.config.environment import Environment
+from ga_listener.config.settings import ProviderSettings
+from ga_listener.transport.errors import ConfigurationError, CredentialsNotFoundError
 from tests.credentials.conftest import OIDC_PROVIDER, OIDC_TOKEN, ROLE, write_profiles
 
 URI = "http://127.0.0.1:9/credentials"

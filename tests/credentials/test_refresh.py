@@ -16,8 +16,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ga_listener.credentials import REFRESH_MARGIN, Credentials, RefreshingCredentials, Scrubber
-from ga_listener.errors import CredentialsRefreshError
+from ga_listener.auth.credentials import REFRESH_MARGIN, Credentials, RefreshingCredentials, Scrubber
+from ga_listener.transport.errors import CredentialsRefreshError
 from tests.support.clock import FakeClock
 
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from ga_emulator.server import EmulatorServer
-from ga_listener.client import GaClient
-from ga_listener.credentials import Credentials, RefreshingCredentials, resolve_credentials
-from ga_listener.errors import AuthenticationError, CredentialsRefreshError
+from ga_listener.api.client import GaClient
+from ga_listener.auth.credentials import Credentials, RefreshingCredentials, resolve_credentials
+from ga_listener.transport.errors import AuthenticationError, CredentialsRefreshError
 from tests.client.scripted_server import ScriptedServer, answer, api_error
 from tests.credentials.conftest import (
     BASE_ID,
@@ -308,13 +308,13 @@ def test_the_client_scrubs_every_secret_it_ever_signed_with(server: ScriptedServ
 def test_resolving_temporary_sources_imports_no_http_library_and_a_preview_no_credential_code() -> None:
     probe = """
 import json, sys
-from ga_listener.settings import ProviderSettings
+from ga_listener.config.settings import ProviderSettings
 import ga_listener.resource
 config = {"alicloud:assumeRole": '{"roleArn": "acs:ram::1:role/r"}', "alicloud:ecsRoleName": "r"}
 ProviderSettings.from_config(config.get, {})
 preview = sorted(m for m in sys.modules if m.split(".")[-1] in (
     "credentials", "chain", "sts", "metadata", "fetch", "profiles", "client") and m.startswith("ga_listener"))
-from ga_listener.credentials import resolve_credentials
+from ga_listener.auth.credentials import resolve_credentials
 resolve_credentials(config={**config, "alicloud:accessKey": "i", "alicloud:secretKey": "s"}, environ={})
 print(json.dumps([preview, "requests" in sys.modules]))
 """
@@ -325,8 +325,8 @@ print(json.dumps([preview, "requests" in sys.modules]))
 def test_nothing_that_fetches_credentials_can_be_pickled_or_shows_a_secret(emulator: EmulatorServer) -> None:
     import pickle
 
-    from ga_listener.metadata import EcsRoleCredentials, UriCredentials
-    from ga_listener.sts import StsClient
+    from ga_listener.auth.metadata import EcsRoleCredentials, UriCredentials
+    from ga_listener.auth.sts import StsClient
 
     provider = resolve({**KEYS, "alicloud:assumeRole": json.dumps({"roleArn": ROLE}),
                         "ga-listener:stsEndpoint": emulator.url})

@@ -1,7 +1,7 @@
 """Fixtures for the emulator's tests: ``emulator`` (a started EmulatorServer: demo key pair plus an STS
 credential, accelerator ga-demo with tcp listener lsr-demo on port 80, 0.1 s transitions) and ``official``
 (Alibaba's official SDK client for it, parametrised over both signature versions). ``RawClient`` in support.py
-signs with ga_listener.signing with every knob exposed.
+signs with ga_listener.transport.signing with every knob exposed.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException
 
 from ga_emulator import EmulatorServer
-from ga_listener import signing
+from ga_listener.transport import signing
 from tests.support import peers
 from tests.support.peers import HasUrl
 
@@ -83,7 +83,7 @@ def utc_timestamp(epoch: float) -> str:
 
 
 class RawClient:
-    """Signed requests built with :mod:`ga_listener.signing`, sent with http.client; every knob exposed."""
+    """Signed requests built with :mod:`ga_listener.transport.signing`, sent with http.client; every knob exposed."""
 
     def __init__(
         self, emulator: HasUrl, key_id: str = DEMO_ID, secret: str = DEMO_SECRET, token: str | None = None

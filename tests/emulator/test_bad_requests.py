@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ga_emulator import EmulatorServer
-from ga_listener import signing
+from ga_listener.transport import signing
 from tests.emulator.support import CREDENTIALS, RawClient, utc_timestamp
 
 DESCRIBE = {"ListenerId": "lsr-demo", "RegionId": "cn-hangzhou"}

@@ -1,6 +1,6 @@
 """Secrets: after a whole lifecycle, every provoked failure and every credential source, no secret is anywhere.
 
-Every host runs with the provider's own debug switch (``ga-listener:logLevel: debug``: ``ga_listener.client``
+Every host runs with the provider's own debug switch (``ga-listener:logLevel: debug``: ``ga_listener.api.client``
 logs each attempt's canonical request and string-to-sign to the host's stderr) and, for what that switch does
 not reach, a ``sitecustomize`` module on its PYTHONPATH setting the root logger to DEBUG (urllib3 then logs each
 request line, where a v1 request carries the token). All of it is scanned with everything else.

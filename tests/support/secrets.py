@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from urllib.parse import quote_plus
 
-from ga_listener import signing
+from ga_listener.transport import signing
 
 
 def forms(value: str) -> set[str]:

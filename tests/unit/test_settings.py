@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from ga_listener.errors import ConfigurationError
-from ga_listener.settings import DEFAULT_WAIT_TIMEOUT, ProviderSettings
+from ga_listener.config.settings import DEFAULT_WAIT_TIMEOUT, ProviderSettings
+from ga_listener.transport.errors import ConfigurationError
 
 
 def read(config: dict[str, Any], environ: dict[str, str] | None = None) -> ProviderSettings:

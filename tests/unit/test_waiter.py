@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from ga_listener.errors import GaListenerError, ListenerNotFoundError, TransportError
-from ga_listener.waiter import Answer, WaitStats, WaitTimeoutError, wait_until
+from ga_listener.lifecycle.waiter import Answer, WaitStats, WaitTimeoutError, wait_until
+from ga_listener.transport.errors import GaListenerError, ListenerNotFoundError, TransportError
 
 
 class FakeListener:

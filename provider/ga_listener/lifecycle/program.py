@@ -9,7 +9,7 @@ registered everything). So when a delete comes, the provider knows the program:
 * any other delete is a removed resource's, or a ``pulumi destroy``'s (no program runs: nothing was checked):
   it must leave alone a listener that a resource of the program names, whether the program names it by
   ``listener_id`` (seen in Check) or holds it in its state (seen in Diff). The in-process claims
-  (:mod:`ga_listener.claims`) cannot cover this: in a later process they are empty.
+  (:mod:`ga_listener.lifecycle.claims`) cannot cover this: in a later process they are empty.
 
 Resources are known by their resource key (project/stack/name, passed by the ``Listener`` class) and, through
 Diff, by the claim id of their state (states written before the key was passed for adoptions have none). A Diff

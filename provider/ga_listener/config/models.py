@@ -227,8 +227,8 @@ class ListenerConfig(_Model):
     Exactly one of ``listener_id`` (adopt that existing listener) and ``accelerator_id`` (create a listener on
     that accelerator). ``on_delete`` left unset is ``retain`` for an adopted listener, ``delete`` for a created one.
     ``resource_key`` (project/stack/name, passed by :class:`ga_listener.Listener`) seeds the idempotency token of
-    a create and tells a replacement's delete from a removed resource's (:mod:`ga_listener.program`); Diff never
-    compares it.
+    a create and tells a replacement's delete from a removed resource's (:mod:`ga_listener.lifecycle.program`); Diff
+    never compares it.
     """
 
     listener_id: ResourceId | None = None

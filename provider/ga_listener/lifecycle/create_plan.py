@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ga_listener.plan import MANAGED_FIELDS, api_params, canonical, changed_fields
+from ga_listener.config.plan import MANAGED_FIELDS, api_params, canonical, changed_fields
 
 __all__ = [
     "IDENTITY_FIELDS",

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ga_listener.errors import ClientSideError, DeadlineExceededError, GaListenerError
-from ga_listener.retry import DEFAULT_CHECKS, is_transient_state
+from ga_listener.api.retry import DEFAULT_CHECKS, is_transient_state
+from ga_listener.transport.errors import ClientSideError, DeadlineExceededError, GaListenerError
 
 __all__ = ["Answer", "PollSchedule", "WaitStats", "WaitTimeoutError", "wait_until"]
 

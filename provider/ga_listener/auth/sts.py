@@ -2,9 +2,10 @@
 ``AssumeRoleWithOIDC`` (unsigned: the OIDC token is the proof), both answering temporary credentials.
 
 Requests are RPC-style POSTs with every parameter in the form body, never in the URL (a URL is what proxies
-and urllib3's debug log print). ``AssumeRole`` is signed v1 (HMAC-SHA1) with :func:`ga_listener.signing.sign_v1`.
-Errors name the source, the action, the code and the service's message with every secret scrubbed (before any
-text is cut short), plus a hint. Where STS calls go is decided by :mod:`ga_listener.sources`.
+and urllib3's debug log print). ``AssumeRole`` is signed v1 (HMAC-SHA1) with
+:func:`ga_listener.transport.signing.sign_v1`. Errors name the source, the action, the code and the service's message
+with every secret scrubbed (before any text is cut short), plus a hint. Where STS calls go is decided by
+:mod:`ga_listener.auth.sources`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ga_listener import signing
-from ga_listener.errors import ConfigurationError
-from ga_listener.fetch import Fetcher, Reply, one_line, shown_url
-from ga_listener.keys import Credentials, Scrubber, parse_expiration
-from ga_listener.wire import parse_endpoint
+from ga_listener.auth.fetch import Fetcher, Reply, one_line, shown_url
+from ga_listener.auth.keys import Credentials, Scrubber, parse_expiration
+from ga_listener.transport import signing
+from ga_listener.transport.errors import ConfigurationError
+from ga_listener.transport.wire import parse_endpoint
 
 __all__ = ["DEFAULT_STS_HOST", "STS_VERSION", "OidcRequest", "RoleRequest", "StsClient", "temporary_credentials"]
 

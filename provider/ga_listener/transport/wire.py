@@ -1,6 +1,6 @@
 """What travels on the wire around a call: endpoint rules, response bodies, Retry-After, token masking.
 
-Pure helpers of :class:`ga_listener.client.GaClient`, plus the pooled adapter it mounts. ``requests`` is imported
+Pure helpers of :class:`ga_listener.api.client.GaClient`, plus the pooled adapter it mounts. ``requests`` is imported
 only inside the functions that need it, so importing this module imports no HTTP library.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ga_listener.errors import ConfigurationError
+from ga_listener.transport.errors import ConfigurationError
 
 __all__ = [
     "SCRUB_WINDOW",

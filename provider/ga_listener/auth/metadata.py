@@ -18,10 +18,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlsplit
 
-from ga_listener.errors import CredentialsRefreshError
-from ga_listener.fetch import Fetcher, Reply, check_url, one_line, shown_url
-from ga_listener.keys import Credentials, Scrubber
-from ga_listener.sts import temporary_credentials
+from ga_listener.auth.fetch import Fetcher, Reply, check_url, one_line, shown_url
+from ga_listener.auth.keys import Credentials, Scrubber
+from ga_listener.auth.sts import temporary_credentials
+from ga_listener.transport.errors import CredentialsRefreshError
 
 __all__ = ["DEFAULT_METADATA_ENDPOINT", "METADATA_HOST", "EcsRoleCredentials", "UriCredentials"]
 

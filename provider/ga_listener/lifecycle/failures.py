@@ -1,5 +1,6 @@
 """How an operation on a listener fails: one error naming the operation, the listener and what to do, and the
-refusals and warnings the operations share (:mod:`ga_listener.operations`, :mod:`ga_listener.creation`)."""
+refusals and warnings the operations share (:mod:`ga_listener.lifecycle.operations`,
+:mod:`ga_listener.lifecycle.creation`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from ga_listener.errors import (
+from ga_listener.transport.errors import (
     ApiError,
     DeadlineExceededError,
     GaListenerError,

@@ -1,4 +1,4 @@
-"""Retry policy of :class:`ga_listener.client.GaClient`: small named checks over error code and HTTP status.
+"""Retry policy of :class:`ga_listener.api.client.GaClient`: small named checks over error code and HTTP status.
 
 Nothing here looks at message text. Throttling, server errors and dropped connections are retried a bounded
 number of times; the transient states of a listener or accelerator only when the caller asks (the waiter owns
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from ga_listener.errors import TRANSIENT_STATE_CODES, ConfigurationError, GaListenerError, TransportError
+from ga_listener.transport.errors import TRANSIENT_STATE_CODES, ConfigurationError, GaListenerError, TransportError
 
 __all__ = [
     "DEFAULT_CHECKS",

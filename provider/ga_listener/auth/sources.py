@@ -18,12 +18,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ga_listener.environment import Environment
-from ga_listener.errors import CredentialsRefreshError
-from ga_listener.fetch import shown_url
-from ga_listener.keys import Credentials, CredentialsProvider, RefreshingCredentials
-from ga_listener.metadata import DEFAULT_METADATA_ENDPOINT, EcsRoleCredentials, UriCredentials
-from ga_listener.settings import (
+from ga_listener.auth.fetch import shown_url
+from ga_listener.auth.keys import Credentials, CredentialsProvider, RefreshingCredentials
+from ga_listener.auth.metadata import DEFAULT_METADATA_ENDPOINT, EcsRoleCredentials, UriCredentials
+from ga_listener.auth.sts import DEFAULT_STS_HOST, OidcRequest, RoleRequest, StsClient
+from ga_listener.config.environment import Environment
+from ga_listener.config.settings import (
     ENDPOINTS_KEY,
     METADATA_ENDPOINT_KEY,
     REGION_KEY,
@@ -31,7 +31,7 @@ from ga_listener.settings import (
     endpoints_sts,
     sts_region,
 )
-from ga_listener.sts import DEFAULT_STS_HOST, OidcRequest, RoleRequest, StsClient
+from ga_listener.transport.errors import CredentialsRefreshError
 
 __all__ = ["DEFAULT_SESSION_NAME", "RoleFields", "RoleHop", "Sources", "StsPlace"]
 

@@ -7,11 +7,11 @@ only.
 
 ``requests`` is imported on first use, never at import: a preview sends nothing and pays nothing. One
 ``requests.Session`` per client, shared by threads, with ``trust_env`` off (no per-call environment or proxy
-lookups). The ``ga_listener.client`` logger shows, at DEBUG, the canonical request and string-to-sign of every
+lookups). The ``ga_listener.api.client`` logger shows, at DEBUG, the canonical request and string-to-sign of every
 attempt with any security token masked; the secret is never logged.
 
 Credentials come from a provider asked before every attempt (a static key pair is its own provider; temporary
-ones are refreshed before they expire, see :mod:`ga_listener.credentials`). Every secret and token the client
+ones are refreshed before they expire, see :mod:`ga_listener.auth.credentials`). Every secret and token the client
 ever signed with stays scrubbed from what servers answer, rotated ones included. When the service answers
 ``InvalidSecurityToken.Expired`` the provider is told and the call is tried once more with fresh credentials.
 """
@@ -27,9 +27,17 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ga_listener import signing
-from ga_listener.credentials import Credentials, CredentialsProvider, Scrubber, resolve_credentials
-from ga_listener.errors import (
+from ga_listener.api.retry import (
+    DEFAULT_CHECKS,
+    RetryPolicy,
+    is_connection_error,
+    is_server_error,
+    is_throttled,
+    is_transient_state,
+)
+from ga_listener.auth.credentials import Credentials, CredentialsProvider, Scrubber, resolve_credentials
+from ga_listener.transport import signing
+from ga_listener.transport.errors import (
     ApiError,
     ConfigurationError,
     DeadlineExceededError,
@@ -39,15 +47,7 @@ from ga_listener.errors import (
     TransportError,
     api_error_from,
 )
-from ga_listener.retry import (
-    DEFAULT_CHECKS,
-    RetryPolicy,
-    is_connection_error,
-    is_server_error,
-    is_throttled,
-    is_transient_state,
-)
-from ga_listener.wire import (
+from ga_listener.transport.wire import (
     mask_tokens,
     new_session,
     parse_body,

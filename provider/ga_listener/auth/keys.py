@@ -7,8 +7,8 @@ left is below ``min(REFRESH_MARGIN, half the lifetime)`` (15 minutes, as the SDK
 so that a short-lived credential is fetched once, not at every call). Short-lived credentials are used;
 credentials that have already expired when they arrive are refused. One thread refreshes, under a lock; the
 others keep using the old credentials while they are still valid, or wait for the new ones. A failed refresh
-raises :class:`~ga_listener.errors.CredentialsRefreshError` naming the source and why, unless the old credentials
-are still valid (then they are used and the refresh is tried again soon).
+raises :class:`~ga_listener.transport.errors.CredentialsRefreshError` naming the source and why, unless the old
+credentials are still valid (then they are used and the refresh is tried again soon).
 
 :class:`Scrubber` removes every secret it was given from text before it is shown. Nothing here reads the network
 or the environment; no credential, provider or scrubber can be pickled, and no ``repr`` shows a secret.
@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 from urllib.parse import quote_plus
 
-from ga_listener import signing
-from ga_listener.errors import ConfigurationError, CredentialsRefreshError
+from ga_listener.transport import signing
+from ga_listener.transport.errors import ConfigurationError, CredentialsRefreshError
 
 __all__ = [
     "REFRESH_MARGIN",

@@ -1,9 +1,9 @@
 """The HTTP plumbing of the credential sources (STS, the ECS metadata service, a credentials URI).
 
 :class:`Fetcher` sends one request with a few quick retries (connection failures, 5xx, 429) and turns every
-failure into a :class:`~ga_listener.errors.CredentialsRefreshError` that names the source and what went wrong,
+failure into a :class:`~ga_listener.transport.errors.CredentialsRefreshError` that names the source and what went wrong,
 with every secret it knows scrubbed and no URL query in it. ``requests`` is imported on the first request, never
-at import; like :class:`~ga_listener.client.GaClient`, the session ignores the environment except the proxy and
+at import; like :class:`~ga_listener.api.client.GaClient`, the session ignores the environment except the proxy and
 CA bundle settings it reads once (never a proxy for loopback or the metadata service). URLs obey the GA
 endpoint's rule: plain ``http://`` only on loopback (and on the hosts a source names, the metadata service).
 """
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ga_listener.errors import ConfigurationError, CredentialsRefreshError
-from ga_listener.keys import Scrubber
-from ga_listener.wire import SCRUB_WINDOW, is_loopback, mask_tokens, new_session, transport_settings
+from ga_listener.auth.keys import Scrubber
+from ga_listener.transport.errors import ConfigurationError, CredentialsRefreshError
+from ga_listener.transport.wire import SCRUB_WINDOW, is_loopback, mask_tokens, new_session, transport_settings
 
 if TYPE_CHECKING:
     import requests

@@ -1,9 +1,9 @@
-"""What adopt, update, refresh and release do to a listener (and, through :mod:`ga_listener.creation`, create):
-API calls in order, without Pulumi.
+"""What adopt, update, refresh and release do to a listener (and, through :mod:`ga_listener.lifecycle.creation`,
+create): API calls in order, without Pulumi.
 
-:class:`ListenerOperations` turns a plan (:mod:`ga_listener.plan`) into signed calls through a client and waits
-with :mod:`ga_listener.waiter`, on the primitives of :mod:`ga_listener.listener_io` (whose docstring states the
-rules every write follows).
+:class:`ListenerOperations` turns a plan (:mod:`ga_listener.config.plan`) into signed calls through a client and waits
+with :mod:`ga_listener.lifecycle.waiter`, on the primitives of :mod:`ga_listener.lifecycle.listener_io` (whose docstring
+states the rules every write follows).
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
-from ga_listener import claims, plan, program
-from ga_listener.creation import CreatingListeners
-from ga_listener.errors import GaListenerError, ListenerNotFoundError
-from ga_listener.failures import (
+from ga_listener.config import plan
+from ga_listener.config.models import ListenerConfig
+from ga_listener.config.plan import Bookkeeping
+from ga_listener.lifecycle import claims, program
+from ga_listener.lifecycle.creation import CreatingListeners
+from ga_listener.lifecycle.failures import (
     ListenerOperationError,
     error_code,
     failure,
@@ -28,9 +30,8 @@ from ga_listener.failures import (
     warn_changed_since,
     warn_unrestorable,
 )
-from ga_listener.listener_io import Client, accelerator_lock
-from ga_listener.models import ListenerConfig
-from ga_listener.plan import Bookkeeping
+from ga_listener.lifecycle.listener_io import Client, accelerator_lock
+from ga_listener.transport.errors import GaListenerError, ListenerNotFoundError
 
 __all__ = ["Client", "ListenerOperationError", "ListenerOperations"]
 
@@ -57,7 +58,7 @@ class ListenerOperations(CreatingListeners):
 
     Each write and the wait after it share one deadline, ``wait_timeout`` seconds from the write's start;
     ``create_visibility_timeout`` is how long the service may take to show a write before the provider asks it
-    again (see :mod:`ga_listener.creation` and :meth:`ListenerIO._await_applied`).
+    again (see :mod:`ga_listener.lifecycle.creation` and :meth:`ListenerIO._await_applied`).
     """
 
     # --- adopt -------------------------------------------------------------------------------------------------
@@ -194,7 +195,7 @@ class ListenerOperations(CreatingListeners):
         last recorded it; ``delete`` deletes it and waits until it is gone. A listener already gone is released;
         so is one that another resource holds, which is left alone: one taken over in this provider process (a
         rename without an alias, a create-before-delete replacement), or, for a resource removed from the
-        program, one that a resource of the current program names (:mod:`ga_listener.program`), whichever
+        program, one that a resource of the current program names (:mod:`ga_listener.lifecycle.program`), whichever
         process took it over."""
         book = Bookkeeping.from_outputs(props)
         if book.on_delete == "retain":

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from ga_listener.models import IDLE_TIMEOUT_RANGES, MANAGED_FIELDS, ListenerConfig
+from ga_listener.config.models import IDLE_TIMEOUT_RANGES, MANAGED_FIELDS, ListenerConfig
 
 __all__ = [
     "MANAGED_FIELDS",

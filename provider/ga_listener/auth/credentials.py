@@ -1,9 +1,9 @@
-"""The entry point of the credential chain, and the credential types (:mod:`ga_listener.keys`) under their
+"""The entry point of the credential chain, and the credential types (:mod:`ga_listener.auth.keys`) under their
 public names.
 
 Which source is used is decided by :func:`resolve_credentials` (the order is documented in
-:mod:`ga_listener.chain` and the README). The chain builds on :mod:`ga_listener.keys`, never on this module, so
-the two import in one direction only. Nothing here reads the network or the environment at import.
+:mod:`ga_listener.auth.chain` and the README). The chain builds on :mod:`ga_listener.auth.keys`, never on this module,
+so the two import in one direction only. Nothing here reads the network or the environment at import.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ga_listener.keys import (
+from ga_listener.auth.keys import (
     REFRESH_MARGIN,
     Credentials,
     CredentialsProvider,
@@ -49,7 +49,7 @@ def resolve_credentials(
     profile_path: Path | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Credentials | CredentialsProvider:
-    """Walk the chain (see :mod:`ga_listener.chain`); the first source configured wins.
+    """Walk the chain (see :mod:`ga_listener.auth.chain`); the first source configured wins.
 
     Returns static ``Credentials`` or a provider of temporary ones; nothing is fetched yet (no network call
     here). ``config`` holds the stack config's credential keys (``settings.CREDENTIAL_KEYS``); ``environ``
@@ -60,7 +60,7 @@ def resolve_credentials(
     """
     if explicit is not None:
         return explicit
-    from ga_listener.chain import Chain  # the chain and its sources load only when a client is built
+    from ga_listener.auth.chain import Chain  # the chain and its sources load only when a client is built
 
     return Chain(config or {}, os.environ if environ is None else environ,
                  profile_path or default_profile_path(), clock).resolve()

@@ -2,7 +2,7 @@
 
 Three rules hold for every write:
 
-* it is built from the listener as read just before it (:func:`ga_listener.plan.write_values`), never from what
+* it is built from the listener as read just before it (:func:`ga_listener.config.plan.write_values`), never from what
   an earlier ``up`` recorded, so that nothing changed in the console since is undone;
 * it is finished when the listener is active *and shows what was written*: the service is eventually
   consistent, and outputs recording old values would make the next preview send the change again;
@@ -26,12 +26,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ga_listener import claims, plan
-from ga_listener.errors import AcceleratorNotFoundError, GaListenerError, ListenerNotFoundError
-from ga_listener.failures import error_code, refuse_service_managed
-from ga_listener.plan import Bookkeeping
-from ga_listener.settings import DEFAULT_CREATE_VISIBILITY_TIMEOUT
-from ga_listener.waiter import Answer, WaitTimeoutError, wait_until
+from ga_listener.config import plan
+from ga_listener.config.plan import Bookkeeping
+from ga_listener.config.settings import DEFAULT_CREATE_VISIBILITY_TIMEOUT
+from ga_listener.lifecycle import claims
+from ga_listener.lifecycle.failures import error_code, refuse_service_managed
+from ga_listener.lifecycle.waiter import Answer, WaitTimeoutError, wait_until
+from ga_listener.transport.errors import AcceleratorNotFoundError, GaListenerError, ListenerNotFoundError
 
 __all__ = ["REPLAY_SHARE", "Client", "ListenerIO", "accelerator_lock", "active"]
 
@@ -61,7 +62,7 @@ def _status(answer: Answer) -> str:
 
 
 class Client(Protocol):
-    """The part of :class:`ga_listener.client.GaClient` the operations use."""
+    """The part of :class:`ga_listener.api.client.GaClient` the operations use."""
 
     def describe_listener(self, listener_id: str, *, deadline: float | None = None,
                           unknown_error_attempts: int | None = 3) -> dict[str, Any]: ...

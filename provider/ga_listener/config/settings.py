@@ -1,7 +1,7 @@
 """Provider settings from stack configuration and the environment (the table in README "Configuration").
 
 Stack config wins over the environment. Credentials are not resolved here: a preview needs none, so they are
-looked up only when the first API call builds a client (see :mod:`ga_listener.credentials`). The credential keys
+looked up only when the first API call builds a client (see :mod:`ga_listener.auth.credentials`). The credential keys
 are checked here, though, so that a preview already refuses a malformed one, naming it: the role objects'
 fields and types, the session expirations and ``alicloud:endpoints``. Every other ``alicloud:*`` key is the
 alicloud provider's and has no effect here: each gets one warning, naming it (never its value).
@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ga_listener.environment import Environment
-from ga_listener.errors import ConfigurationError
+from ga_listener.config.environment import Environment
+from ga_listener.transport.errors import ConfigurationError
 
 __all__ = ["CREDENTIAL_KEYS", "DEFAULT_CREATE_VISIBILITY_TIMEOUT", "DEFAULT_WAIT_TIMEOUT", "ProviderSettings"]
 
@@ -27,7 +27,7 @@ logger = logging.getLogger("ga_listener.settings")
 
 DEFAULT_WAIT_TIMEOUT = 600.0
 DEFAULT_CREATE_VISIBILITY_TIMEOUT = 10.0
-# Credential keys the chain (``ga_listener.chain``, loaded only for an API call) names too: declared once, here.
+# Credential keys the chain (``ga_listener.auth.chain``, loaded only for an API call) names too: declared once, here.
 ASSUME_ROLE_KEY, OIDC_KEY = "alicloud:assumeRole", "alicloud:assumeRoleWithOidc"
 STS_ENDPOINT_KEY, METADATA_ENDPOINT_KEY = "ga-listener:stsEndpoint", "ga-listener:ecsMetadataEndpoint"
 ENDPOINTS_KEY, REGION_KEY = "alicloud:endpoints", "alicloud:region"

@@ -19,7 +19,7 @@ Modes and the fields read (as the SDKs' CLI-profile providers read them):
 A profile that cannot be found or lacks a field (unknown mode, missing field, a chain that loops) is reported,
 not raised: the caller decides whether that ends the search. A profile the SDKs refuse (no ``mode``, an
 ``expired_seconds`` under 900) raises ``ConfigurationError`` naming it. Nothing here reads the network; a role
-profile becomes a :class:`~ga_listener.sources.RoleHop`, other temporary ones providers that fetch on first use.
+profile becomes a :class:`~ga_listener.auth.sources.RoleHop`, other temporary ones providers that fetch on first use.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ga_listener.errors import ConfigurationError
-from ga_listener.keys import Credentials, CredentialsProvider
-from ga_listener.settings import SESSION_SECONDS
-from ga_listener.sources import RoleFields, RoleHop, Sources, StsPlace
-from ga_listener.sts import OidcRequest
+from ga_listener.auth.keys import Credentials, CredentialsProvider
+from ga_listener.auth.sources import RoleFields, RoleHop, Sources, StsPlace
+from ga_listener.auth.sts import OidcRequest
+from ga_listener.config.settings import SESSION_SECONDS
+from ga_listener.transport.errors import ConfigurationError
 
 __all__ = ["MODES", "Found", "profile_provider", "read_profiles"]
 

@@ -1,8 +1,8 @@
 """Creating a listener (:class:`CreatingListeners`, the create half of
-:class:`ga_listener.operations.ListenerOperations`).
+:class:`ga_listener.lifecycle.operations.ListenerOperations`).
 
 One CreateListener carries the listener's identity, with a ClientToken derived from the resource key and the
-accelerator alone (:mod:`ga_listener.create_plan`); one UpdateListener after it applies everything else. Which
+accelerator alone (:mod:`ga_listener.lifecycle.create_plan`); one UpdateListener after it applies everything else. Which
 listener a create made is decided from what the service answers, never from timing or clocks:
 
 * the answer names a listener: a fresh one, or, for a token the service remembers, the listener an earlier create
@@ -15,9 +15,9 @@ listener a create made is decided from what the service answers, never from timi
   service answers with is the listener it made (such probes change nothing: replays, or refusals).
 
 A listener found this way is taken over as created only if nothing but this resource touched it
-(:func:`ga_listener.create_plan.touched_since_created`) and no other resource of the program names it; otherwise
-the create fails naming it and what to do. If anything fails after the create, the listener is deleted again: no
-create leaves a listener unrecorded.
+(:func:`ga_listener.lifecycle.create_plan.touched_since_created`) and no other resource of the program names it;
+otherwise the create fails naming it and what to do. If anything fails after the create, the listener is deleted again:
+no create leaves a listener unrecorded.
 """
 
 from __future__ import annotations
@@ -28,14 +28,15 @@ import time
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from ga_listener import claims, plan, program
-from ga_listener.create_plan import create_token, identity_params, next_create_token, touched_since_created
-from ga_listener.errors import GaListenerError, ListenerNotFoundError, PortConflictError
-from ga_listener.failures import ListenerOperationError, create_failure, error_code
-from ga_listener.listener_io import REPLAY_SHARE, ListenerIO, accelerator_lock, active
-from ga_listener.models import ListenerConfig
-from ga_listener.plan import Bookkeeping
-from ga_listener.waiter import Answer, WaitTimeoutError, wait_until
+from ga_listener.config import plan
+from ga_listener.config.models import ListenerConfig
+from ga_listener.config.plan import Bookkeeping
+from ga_listener.lifecycle import claims, program
+from ga_listener.lifecycle.create_plan import create_token, identity_params, next_create_token, touched_since_created
+from ga_listener.lifecycle.failures import ListenerOperationError, create_failure, error_code
+from ga_listener.lifecycle.listener_io import REPLAY_SHARE, ListenerIO, accelerator_lock, active
+from ga_listener.lifecycle.waiter import Answer, WaitTimeoutError, wait_until
+from ga_listener.transport.errors import GaListenerError, ListenerNotFoundError, PortConflictError
 
 __all__ = ["MAX_TOKENS", "CreatingListeners"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ga_listener.errors import ConfigurationError
+from ga_listener.transport.errors import ConfigurationError
 
 __all__ = ["FAMILIES", "VARIABLES", "Environment"]
 

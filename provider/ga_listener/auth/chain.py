@@ -5,12 +5,12 @@ every other setting; within each, the order of the alicloud provider: keys, prof
 OIDC):
 
 1. stack config ``alicloud:accessKey`` / ``alicloud:secretKey`` (+ ``alicloud:securityToken``)
-2. stack config ``alicloud:profile``: that profile of the profile file (any mode, see :mod:`ga_listener.profiles`)
+2. stack config ``alicloud:profile``: that profile of the profile file (any mode, see :mod:`ga_listener.auth.profiles`)
 3. stack config ``alicloud:credentialsUri``
 4. stack config ``alicloud:ecsRoleName``
 5. stack config ``alicloud:assumeRoleWithOidc`` (the environment fills the fields it leaves out)
 6. environment key pair: each of the key id, secret and token from the first family that sets it, in
-   Terraform's order ``ALICLOUD_*``, ``ALIBABA_CLOUD_*``, ``ALIBABACLOUD_*`` (:mod:`ga_listener.environment`)
+   Terraform's order ``ALICLOUD_*``, ``ALIBABA_CLOUD_*``, ``ALIBABACLOUD_*`` (:mod:`ga_listener.config.environment`)
 7. environment ``ALICLOUD_PROFILE`` / ``ALIBABA_CLOUD_PROFILE``: that profile
 8. environment ``ALICLOUD_CREDENTIALS_URI`` / ``ALIBABA_CLOUD_CREDENTIALS_URI``
 9. environment ``ALICLOUD_ECS_ROLE_NAME`` / ``ALIBABA_CLOUD_ECS_METADATA``
@@ -40,13 +40,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ga_listener.environment import Environment
-from ga_listener.errors import ConfigurationError, CredentialsNotFoundError
-from ga_listener.keys import Credentials, CredentialsProvider
-from ga_listener.profiles import Found, profile_provider
-from ga_listener.settings import ASSUME_ROLE_KEY, OIDC_KEY, credential_object, session_seconds
-from ga_listener.sources import DEFAULT_SESSION_NAME, RoleFields, RoleHop, Sources
-from ga_listener.sts import OidcRequest
+from ga_listener.auth.keys import Credentials, CredentialsProvider
+from ga_listener.auth.profiles import Found, profile_provider
+from ga_listener.auth.sources import DEFAULT_SESSION_NAME, RoleFields, RoleHop, Sources
+from ga_listener.auth.sts import OidcRequest
+from ga_listener.config.environment import Environment
+from ga_listener.config.settings import ASSUME_ROLE_KEY, OIDC_KEY, credential_object, session_seconds
+from ga_listener.transport.errors import ConfigurationError, CredentialsNotFoundError
 
 __all__ = ["DEFAULT_SESSION_NAME", "Chain"]
 

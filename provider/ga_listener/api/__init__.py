@@ -1,0 +1,1 @@
+"""The Global Accelerator RPC client and its retry policy."""
