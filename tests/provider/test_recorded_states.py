@@ -1,9 +1,11 @@
-"""Stacks written by the version before issue 16's lifecycle fixes (commit 059742e) keep working.
+"""Stacks written by earlier versions keep working.
 
-``data/main_059742e_states.json`` holds what that version stored for a created listener, a created listener
-changed once, an adopted listener and an adopted listener changed once (written by ``data/record_states.py`` with
-that version's own code): ids, stored inputs and outputs, each with its ``__provider`` pickle. The emulator is put
-back into the state those stacks left, then the current provider refreshes, updates and destroys each.
+Each ``data/*_states.json`` holds what one version stored for a created listener, a created listener changed
+once, an adopted listener and an adopted listener changed once (written by ``data/record_states.py`` with that
+version's own code): ids, stored inputs and outputs, each with its ``__provider`` pickle. ``main_059742e`` is the
+version before issue 16's lifecycle fixes, ``main_2038ad5`` the last one before the package moved into
+sub-packages (issue 17). The emulator is put back into the state those stacks left, then the current provider
+refreshes, updates and destroys each.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from ga_emulator.server import EmulatorServer
 from tests.provider.helpers import KEY_ID, SECRET, TRANSITION, live, official_client, writes
 from tests.support.provider_host import Engine, ResourceState
 
-RECORDED: dict[str, Any] = json.loads((Path(__file__).parent / "data" / "main_059742e_states.json").read_text())
-RESOURCES = RECORDED["resources"]
+RECORDINGS = sorted((Path(__file__).parent / "data").glob("*_states.json"))
+RESOURCES: dict[str, dict[str, Any]] = {
+    f"{path.name.removesuffix('_states.json')}:{name}": resource
+    for path in RECORDINGS for name, resource in json.loads(path.read_text())["resources"].items()
+}
 
 
 def seed(resource: dict[str, Any]) -> str:
@@ -45,9 +50,14 @@ def put_back(emulator: EmulatorServer, listener_id: str, outputs: dict[str, Any]
         pass
 
 
-@pytest.mark.parametrize("name", sorted(RESOURCES))
-def test_a_state_recorded_by_059742e_refreshes_updates_and_destroys(name: str) -> None:
-    resource = RESOURCES[name]
+def test_every_recording_is_read() -> None:
+    assert {path.name for path in RECORDINGS} >= {"main_059742e_states.json", "main_2038ad5_states.json"}
+    assert len(RESOURCES) == 4 * len(RECORDINGS)
+
+
+@pytest.mark.parametrize("recorded", sorted(RESOURCES))
+def test_a_recorded_state_refreshes_updates_and_destroys(recorded: str) -> None:
+    resource, name = RESOURCES[recorded], recorded.split(":", 1)[1]
     listener_id, outputs, program = resource["id"], resource["outputs"], resource["program_inputs"]
     server = EmulatorServer(credentials=[(KEY_ID, SECRET, None)], accelerators=["ga-1"], listeners=[seed(resource)],
                             transition_seconds=TRANSITION)

@@ -4,7 +4,8 @@ Run from the repository root with the version to record checked out (``python -m
 OUT.json``): it drives that version's own provider host through its own test engine against the emulator, and
 writes each resource's id, stored inputs and outputs (``__provider`` pickle included) exactly as the engine keeps
 them, with the program inputs that produced them. ``main_059742e_states.json`` was written this way at commit
-059742e (the last version before issue 16's lifecycle fixes).
+059742e (the last version before issue 16's lifecycle fixes), and ``main_2038ad5_states.json`` at 2038ad5 (the last
+before the package moved into sub-packages), with that checkout's ``provider`` first on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
