@@ -20,7 +20,7 @@ __all__ = [
 
 # public name -> the module that owns it
 _EXPORTS = {
-    "ApiError": "ga_listener.transport.errors",
+    "ApiError": "ga_listener.api.errors",
     "GaListenerError": "ga_listener.transport.errors",
     "GaClient": "ga_listener.api.client",
     "Listener": "ga_listener.resource",
@@ -30,8 +30,9 @@ _EXPORTS = {
 
 if TYPE_CHECKING:
     from ga_listener.api.client import GaClient
+    from ga_listener.api.errors import ApiError
     from ga_listener.resource import Listener, ListenerArgs, ListenerProvider
-    from ga_listener.transport.errors import ApiError, GaListenerError
+    from ga_listener.transport.errors import GaListenerError
 
 
 def __getattr__(name: str) -> Any:

@@ -12,14 +12,14 @@ import pytest
 
 from ga_emulator.server import EmulatorServer
 from ga_listener.api.client import GaClient, RetryPolicy
-from ga_listener.transport.errors import (
+from ga_listener.api.errors import (
     AuthenticationError,
     ClockSkewError,
-    DeadlineExceededError,
     ListenerNotActiveError,
     ListenerNotFoundError,
     PortConflictError,
 )
+from ga_listener.transport.errors import DeadlineExceededError
 from tests.client.conftest import KEY_ID, SECRET, TOKEN
 from tests.support.clock import FakeClock
 

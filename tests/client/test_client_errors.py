@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ga_listener.transport import errors
-from ga_listener.transport.errors import (
+from ga_listener.api import errors as api_errors
+from ga_listener.api.errors import (
     AcceleratorNotFoundError,
     AcceleratorStateError,
     ApiError,
     AuthenticationError,
-    ClientSideError,
     ClockSkewError,
-    ConfigurationError,
-    CredentialsNotFoundError,
-    CredentialsRefreshError,
-    DeadlineExceededError,
-    GaListenerError,
     InvalidParameterError,
     ListenerNotActiveError,
     ListenerNotFoundError,
@@ -28,11 +23,20 @@ from ga_listener.transport.errors import (
     PortConflictError,
     PortQuotaExceededError,
     PortRangeIllegalError,
-    ResponseError,
     ServerError,
     ThrottledError,
-    TransportError,
     api_error_from,
+)
+from ga_listener.transport import errors as base_errors
+from ga_listener.transport.errors import (
+    ClientSideError,
+    ConfigurationError,
+    CredentialsNotFoundError,
+    CredentialsRefreshError,
+    DeadlineExceededError,
+    GaListenerError,
+    ResponseError,
+    TransportError,
 )
 
 # code, HTTP status, class, retryable, words the advice must contain
@@ -122,11 +126,12 @@ def test_explicit_retryable_and_advice_win_over_class_defaults() -> None:
 
 def test_transient_state_codes() -> None:
     expected = {"NotActive.Listener", "StateError.Accelerator", "StateError.Listener"}
-    assert frozenset(expected) == errors.TRANSIENT_STATE_CODES
+    assert frozenset(expected) == api_errors.TRANSIENT_STATE_CODES
 
 
 def test_every_exported_class_has_exactly_one_of_the_two_roots() -> None:
-    classes = [getattr(errors, name) for name in errors.__all__ if isinstance(getattr(errors, name), type)]
+    classes = [getattr(module, name) for module in (base_errors, api_errors) for name in module.__all__
+               if isinstance(getattr(module, name), type)]
     assert len(classes) == 24
     for cls in classes:
         assert issubclass(cls, GaListenerError)
@@ -134,9 +139,10 @@ def test_every_exported_class_has_exactly_one_of_the_two_roots() -> None:
             assert issubclass(cls, ClientSideError) != issubclass(cls, ApiError), cls
 
 
-def test_the_module_docstring_draws_the_tree() -> None:
-    doc = errors.__doc__ or ""
-    for name in errors.__all__:
+@pytest.mark.parametrize("module", [base_errors, api_errors], ids=["transport", "api"])
+def test_each_module_docstring_draws_its_part_of_the_tree(module: Any) -> None:
+    doc = module.__doc__ or ""
+    for name in module.__all__:
         if name.endswith("Error") and name != "GaListenerError":
             assert name in doc, name
 

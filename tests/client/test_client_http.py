@@ -8,15 +8,8 @@ import threading
 import pytest
 
 from ga_listener.api.client import DEFAULT_ENDPOINT, GaClient, RetryPolicy
-from ga_listener.transport.errors import (
-    AuthenticationError,
-    ConfigurationError,
-    CredentialsNotFoundError,
-    ListenerNotFoundError,
-    PortConflictError,
-    ResponseError,
-    TransportError,
-)
+from ga_listener.api.errors import AuthenticationError, ListenerNotFoundError, PortConflictError
+from ga_listener.transport.errors import ConfigurationError, CredentialsNotFoundError, ResponseError, TransportError
 from tests.client.conftest import KEY_ID, SECRET, TOKEN, MakeClient
 from tests.client.scripted_server import LISTENER, ScriptedServer, Step, answer, api_error
 from tests.client.wire import sdk_accepts

@@ -12,17 +12,8 @@ from hypothesis import strategies as st
 
 from ga_listener.api import client as client_module
 from ga_listener.api.client import GaClient, RetryPolicy, is_connection_error, is_server_error, is_throttled
-from ga_listener.transport.errors import (
-    ApiError,
-    AuthenticationError,
-    ConfigurationError,
-    DeadlineExceededError,
-    ListenerNotActiveError,
-    ResponseError,
-    ServerError,
-    ThrottledError,
-    TransportError,
-)
+from ga_listener.api.errors import ApiError, AuthenticationError, ListenerNotActiveError, ServerError, ThrottledError
+from ga_listener.transport.errors import ConfigurationError, DeadlineExceededError, ResponseError, TransportError
 from tests.client.conftest import KEY_ID, SECRET, MakeClient
 from tests.client.scripted_server import DROP, ScriptedServer, Step, answer, api_error
 from tests.client.wire import sdk_accepts

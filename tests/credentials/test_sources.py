@@ -15,8 +15,9 @@ import pytest
 
 from ga_emulator.server import EmulatorServer
 from ga_listener.api.client import GaClient
+from ga_listener.api.errors import AuthenticationError
 from ga_listener.auth.credentials import Credentials, RefreshingCredentials, resolve_credentials
-from ga_listener.transport.errors import AuthenticationError, CredentialsRefreshError
+from ga_listener.transport.errors import CredentialsRefreshError
 from tests.client.scripted_server import ScriptedServer, answer, api_error
 from tests.credentials.conftest import (
     BASE_ID,

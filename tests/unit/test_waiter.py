@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from ga_listener.api.errors import ListenerNotFoundError
 from ga_listener.lifecycle.waiter import Answer, WaitStats, WaitTimeoutError, wait_until
-from ga_listener.transport.errors import GaListenerError, ListenerNotFoundError, TransportError
+from ga_listener.transport.errors import GaListenerError, TransportError
 
 
 class FakeListener:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ga_listener.api.errors import ApiError, ListenerNotFoundError, api_error_from
 from ga_listener.api.retry import (
     DEFAULT_CHECKS,
     RetryPolicy,
@@ -38,14 +39,11 @@ from ga_listener.api.retry import (
 from ga_listener.auth.credentials import Credentials, CredentialsProvider, Scrubber, resolve_credentials
 from ga_listener.transport import signing
 from ga_listener.transport.errors import (
-    ApiError,
     ConfigurationError,
     DeadlineExceededError,
     GaListenerError,
-    ListenerNotFoundError,
     ResponseError,
     TransportError,
-    api_error_from,
 )
 from ga_listener.transport.wire import (
     mask_tokens,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from ga_listener.transport.errors import TRANSIENT_STATE_CODES, ConfigurationError, GaListenerError, TransportError
+from ga_listener.api.errors import TRANSIENT_STATE_CODES
+from ga_listener.transport.errors import ConfigurationError, GaListenerError, TransportError
 
 __all__ = [
     "DEFAULT_CHECKS",

@@ -28,6 +28,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
+from ga_listener.api.errors import ListenerNotFoundError, PortConflictError
 from ga_listener.config import plan
 from ga_listener.config.models import ListenerConfig
 from ga_listener.config.plan import Bookkeeping
@@ -36,7 +37,7 @@ from ga_listener.lifecycle.create_plan import create_token, identity_params, nex
 from ga_listener.lifecycle.failures import ListenerOperationError, create_failure, error_code
 from ga_listener.lifecycle.listener_io import REPLAY_SHARE, ListenerIO, accelerator_lock, active
 from ga_listener.lifecycle.waiter import Answer, WaitTimeoutError, wait_until
-from ga_listener.transport.errors import GaListenerError, ListenerNotFoundError, PortConflictError
+from ga_listener.transport.errors import GaListenerError
 
 __all__ = ["MAX_TOKENS", "CreatingListeners"]
 

@@ -8,14 +8,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from ga_listener.transport.errors import (
-    ApiError,
-    DeadlineExceededError,
-    GaListenerError,
-    ListenerInUseError,
-    ListenerNotFoundError,
-    PortConflictError,
-)
+from ga_listener.api.errors import ApiError, ListenerInUseError, ListenerNotFoundError, PortConflictError
+from ga_listener.transport.errors import DeadlineExceededError, GaListenerError
 
 __all__ = [
     "ListenerOperationError",

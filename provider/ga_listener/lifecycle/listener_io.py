@@ -26,13 +26,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ga_listener.api.errors import AcceleratorNotFoundError, ListenerNotFoundError
 from ga_listener.config import plan
 from ga_listener.config.plan import Bookkeeping
 from ga_listener.config.settings import DEFAULT_CREATE_VISIBILITY_TIMEOUT
 from ga_listener.lifecycle import claims
 from ga_listener.lifecycle.failures import error_code, refuse_service_managed
 from ga_listener.lifecycle.waiter import Answer, WaitTimeoutError, wait_until
-from ga_listener.transport.errors import AcceleratorNotFoundError, GaListenerError, ListenerNotFoundError
+from ga_listener.transport.errors import GaListenerError
 
 __all__ = ["REPLAY_SHARE", "Client", "ListenerIO", "accelerator_lock", "active"]
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
+from ga_listener.api.errors import ListenerNotFoundError
 from ga_listener.config import plan
 from ga_listener.config.models import ListenerConfig
 from ga_listener.config.plan import Bookkeeping
@@ -31,7 +32,7 @@ from ga_listener.lifecycle.failures import (
     warn_unrestorable,
 )
 from ga_listener.lifecycle.listener_io import Client, accelerator_lock
-from ga_listener.transport.errors import GaListenerError, ListenerNotFoundError
+from ga_listener.transport.errors import GaListenerError
 
 __all__ = ["Client", "ListenerOperationError", "ListenerOperations"]
 
