@@ -28,7 +28,7 @@ def expected_listeners(config: dict[str, object]) -> int:
     return len(lists[0]) if lists else 1  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("program", PROGRAMS, ids=lambda path: path.name or "demo")
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda path: "demo" if path == ROOT else path.name)
 def test_the_program_goes_up_and_down(
     emulator: EmulatorServer, accelerator: str, make_stack: StackFactory, program: Path
 ) -> None:
