@@ -209,13 +209,16 @@ def test_a_remote_endpoint_uses_the_proxy_of_the_environment_read_once(
     assert [(r.method, r.path) for r in server.requests] == [("CONNECT", "ga.cn-hangzhou.aliyuncs.com:443")] * 4
 
 
-def test_no_proxy_is_honoured(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_proxy_is_honoured(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, fake_clock: FakeClock
+) -> None:
     monkeypatch.setenv("HTTPS_PROXY", server.url)
     monkeypatch.setenv("NO_PROXY", ".aliyuncs.com")
-    client = GaClient("https://ga.cn-hangzhou.aliyuncs.com", access_key_id="i", access_key_secret="s")
-    client._open()
-    assert client._proxies == {}
-    client.close()
+    client = GaClient("https://ga.cn-hangzhou.aliyuncs.com", access_key_id="i", access_key_secret="s",
+                      retry=RetryPolicy(max_attempts=1), connect_timeout=2, clock=fake_clock, sleep=fake_clock.sleep)
+    with client, pytest.raises(TransportError):  # straight to the (unreachable) host, never through the proxy
+        client.describe_listener("lsr-1")
+    assert server.requests == []
 
 
 def test_four_threads_share_one_client(server: ScriptedServer, make_client: MakeClient) -> None:

@@ -1,30 +1,27 @@
 """The HTTP plumbing of the credential sources (STS, the ECS metadata service, a credentials URI).
 
 :class:`Fetcher` sends one request with a few quick retries (connection failures, 5xx, 429) and turns every
-failure into a :class:`~ga_listener.transport.errors.CredentialsRefreshError` that names the source and what went wrong,
-with every secret it knows scrubbed and no URL query in it. ``requests`` is imported on the first request, never
-at import; like :class:`~ga_listener.api.client.GaClient`, the session ignores the environment except the proxy and
-CA bundle settings it reads once (never a proxy for loopback or the metadata service). URLs obey the GA
-endpoint's rule: plain ``http://`` only on loopback (and on the hosts a source names, the metadata service).
+failure into a :class:`~ga_listener.transport.errors.CredentialsRefreshError` that names the source and what went
+wrong, with every secret it knows scrubbed and no URL query in it. It sends through
+:class:`~ga_listener.transport.http.HttpSession`, like the GA client (never a proxy for the metadata service).
+URLs obey the GA endpoint's rule: plain ``http://`` only on loopback (and on the hosts a source names, the
+metadata service).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from ga_listener.auth.keys import Scrubber
 from ga_listener.transport.errors import ConfigurationError, CredentialsRefreshError
-from ga_listener.transport.wire import SCRUB_WINDOW, is_loopback, mask_tokens, new_session, transport_settings
-
-if TYPE_CHECKING:
-    import requests
+from ga_listener.transport.http import ExchangeFailed, HttpSession
+from ga_listener.transport.wire import SCRUB_WINDOW, is_loopback, mask_tokens
 
 __all__ = ["USER_AGENT", "Fetcher", "Reply", "check_url", "one_line", "shown_url"]
 
@@ -93,10 +90,8 @@ class Fetcher:
     def __init__(
         self, source: str, *, scrub: Scrubber, timeouts: tuple[float, float] = (5.0, 10.0), direct: bool = False,
     ) -> None:
-        self.source, self._scrub, self._timeouts, self._direct = source, scrub, timeouts, direct
-        self._session: requests.Session | None = None
-        self._transports: dict[str, tuple[dict[str, str], bool | str]] = {}  # per host, read once
-        self._lock = threading.Lock()
+        self.source, self._scrub, self._timeouts = source, scrub, timeouts
+        self._http = HttpSession(pool_size=4, direct=direct)
 
     def __repr__(self) -> str:
         return f"Fetcher(source={self.source!r})"
@@ -113,39 +108,22 @@ class Fetcher:
         self, method: str, url: str, *, what: str, headers: Mapping[str, str] | None = None, body: bytes | None = None,
     ) -> Reply:
         """One request (``what`` names it in errors), retried on connection failures and 429/5xx answers."""
-        import requests  # lazy: a preview never imports it
-
         all_headers = {"user-agent": USER_AGENT, **(headers or {})}
-        session, (proxies, verify) = self._open(url)
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                response = session.request(method, url, headers=all_headers, data=body, timeout=self._timeouts,
-                                           allow_redirects=False, proxies=proxies, verify=verify)
-            except requests.RequestException as exc:
-                failure = self._describe(exc)
-                if attempt < ATTEMPTS and not isinstance(exc, requests.exceptions.SSLError):
+                answer = self._http.send(method, url, headers=all_headers, body=body, timeout=self._timeouts)
+            except ExchangeFailed as failed:
+                if attempt < ATTEMPTS and failed.retryable:
                     time.sleep(0.2 * 2 ** (attempt - 1))
                     continue
-                raise self.fail(f"{what} to {shown_url(url)} failed ({failure})") from None
-            reply = Reply(response.status_code, response.content)
+                raise self.fail(f"{what} to {shown_url(url)} failed ({self._describe(failed)})") from None
+            reply = Reply(answer.status, answer.body)
             if reply.status in _RETRY_STATUSES and attempt < ATTEMPTS:
                 time.sleep(0.2 * 2 ** (attempt - 1))
                 continue
             return reply
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _describe(self, exc: Exception) -> str:
-        detail = re.sub(r"url: \S*", "url: /", self._scrub(mask_tokens(str(exc))))  # no path or query
-        return f"{type(exc).__name__}: {detail[:300]}"  # scrubbed whole, then cut
-
-    def _open(self, url: str) -> tuple[requests.Session, tuple[dict[str, str], bool | str]]:
-        """The session (built on first use) and the proxy and CA bundle settings for ``url``'s host."""
-        from requests.adapters import HTTPAdapter
-
-        host = urlsplit(url).netloc
-        with self._lock:
-            if self._session is None:
-                self._session = new_session(HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0))
-            if host not in self._transports:
-                self._transports[host] = transport_settings(url, direct=self._direct)
-            return self._session, self._transports[host]
+    def _describe(self, failed: ExchangeFailed) -> str:
+        detail = re.sub(r"url: \S*", "url: /", self._scrub(mask_tokens(failed.detail)))  # no path or query
+        return f"{failed.exception}: {detail[:300]}"  # scrubbed whole, then cut

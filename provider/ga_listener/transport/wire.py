@@ -1,18 +1,16 @@
 """What travels on the wire around a call: endpoint rules, response bodies, Retry-After, token masking.
 
-Pure helpers of :class:`ga_listener.api.client.GaClient`, plus the pooled adapter it mounts. ``requests`` is imported
-only inside the functions that need it, so importing this module imports no HTTP library.
+Pure helpers of both clients (the HTTP exchange itself is :mod:`ga_listener.transport.http`): importing this module
+imports no HTTP library.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import os
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from ga_listener.transport.errors import ConfigurationError
@@ -22,19 +20,11 @@ __all__ = [
     "URL_FILTER",
     "is_loopback",
     "mask_tokens",
-    "new_session",
     "parse_body",
     "parse_endpoint",
-    "pinned_adapter_type",
     "retry_after_seconds",
     "service_throttled",
-    "transport_settings",
 ]
-
-if TYPE_CHECKING:
-    import requests
-    from requests import PreparedRequest
-    from requests.adapters import HTTPAdapter
 
 #: How much of what a server said is scrubbed before it is cut short for a message: far longer than any secret,
 #: so that no cut leaves a piece of one the scrubber can no longer recognise.
@@ -139,57 +129,3 @@ class _MaskQueriesInUrls(logging.Filter):
 
 
 URL_FILTER = _MaskQueriesInUrls()
-
-
-def new_session(adapter: HTTPAdapter) -> requests.Session:
-    """A ``requests.Session`` that reads nothing from the environment (``trust_env`` off: callers read the proxy
-    and CA bundle settings once) and mounts ``adapter``; urllib3's request log lines lose their queries."""
-    import requests
-
-    session = requests.Session()
-    session.trust_env = False
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    logging.getLogger("urllib3.connectionpool").addFilter(URL_FILTER)  # idempotent
-    return session
-
-
-def transport_settings(url: str, *, direct: bool = False) -> tuple[dict[str, str], bool | str]:
-    """``(proxies, verify)`` for requests to ``url``: no proxy for loopback (or ``direct``), else
-    ``HTTPS_PROXY``/``NO_PROXY``; the CA bundle of ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, else the default."""
-    import requests
-
-    if direct or is_loopback(urlsplit(url).hostname or ""):
-        return {}, True
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    return requests.utils.get_environ_proxies(url), bundle or True
-
-
-@functools.cache
-def pinned_adapter_type() -> type[HTTPAdapter]:
-    """An ``HTTPAdapter`` that remembers the connection pool of each endpoint, so a call skips re-deriving
-    urllib3's pool key from the URL (built on first use: requests is imported lazily)."""
-    from requests.adapters import HTTPAdapter
-
-    class PinnedPoolAdapter(HTTPAdapter):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self._pinned: dict[tuple[str, str, str], Any] = {}  # -> urllib3 connection pool
-
-        def get_connection_with_tls_context(
-            self, request: PreparedRequest, verify: Any, proxies: Mapping[str, str] | None = None, cert: Any = None
-        ) -> Any:
-            url = request.url or ""
-            key = (url[: url.find("/", url.find("://") + 3)], repr(verify), repr(cert))
-            pool = None if proxies else self._pinned.get(key)
-            if pool is None:
-                pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
-                if not proxies:
-                    self._pinned[key] = pool
-            return pool
-
-        def close(self) -> None:
-            self._pinned.clear()
-            super().close()
-
-    return PinnedPoolAdapter
