@@ -28,9 +28,11 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from ga_listener.config.models import ListenerConfig, Violation, validate_inputs
+from ga_listener.config.identity import replacement, switches_to_https_without_certificate
+from ga_listener.config.models import ListenerConfig, Violation
 from ga_listener.config.plan import Bookkeeping, changed_fields, desired_values, refreshed_inputs
-from ga_listener.config.settings import ProviderSettings
+from ga_listener.config.settings import KEYS, ProviderSettings
+from ga_listener.config.validation import validate_inputs
 from ga_listener.lifecycle import program
 from ga_listener.lifecycle.operations import ListenerOperationError, ListenerOperations
 from ga_listener.transport.errors import ConfigurationError
@@ -79,40 +81,20 @@ def _log_to_stderr(level: str) -> None:
         package_logger.addHandler(handler)
 
 
+def _stack_config(config: Any) -> Mapping[str, Any]:
+    """The stack config as a mapping. The SDK's ``Config`` offers ``get`` but lists no keys; its ``_props`` is the
+    whole config (pulumi 3.x). Without it, only the keys the provider reads are fetched (and an unused
+    ``alicloud:*`` key goes unwarned)."""
+    props = getattr(config, "_props", None)
+    if isinstance(props, Mapping):
+        return props
+    return {key: value for key in KEYS if (value := config.get(key)) is not None}
+
+
 def _user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != PROVIDER_KEY and not (k in OUTPUT_ONLY and v is None)}
 
 
-def _replacement(inputs: Mapping[str, Any], olds: Mapping[str, Any]) -> DiffResult | None:
-    """The replace a change of identity makes, or ``None``.
-
-    Adopting another listener, or switching between adopting and creating, replaces (delete first). Naming the
-    listener this resource created by its ``listener_id``, or by its accelerator again, does not: the same
-    listener stays, only bookkeeping changes.
-    """
-    listener_id, accelerator_id = inputs.get("listener_id"), inputs.get("accelerator_id")
-    book = Bookkeeping.from_outputs(olds)
-    old_listener, old_accelerator = olds.get("listener_id"), olds.get("accelerator_id")
-    if listener_id is not None:
-        if is_unknown(listener_id) or listener_id != old_listener:
-            return DiffResult(changes=True, replaces=["listener_id"], delete_before_replace=True)
-        return None
-    if accelerator_id is None:
-        return None  # check refused these inputs; nothing to decide here
-    if is_unknown(accelerator_id) or accelerator_id != old_accelerator:
-        # Two accelerators never share ports: the replacement can come first (no downtime), unless not known yet.
-        return DiffResult(changes=True, replaces=["accelerator_id"], delete_before_replace=is_unknown(accelerator_id))
-    if not book.created:  # from adopting a listener to creating one on its accelerator: release it first
-        return DiffResult(changes=True, replaces=["accelerator_id"], delete_before_replace=True)
-    return None
-
-
-def _switches_to_https_without_certificate(olds: Mapping[str, Any], config: ListenerConfig) -> bool:
-    """True when the old inputs say the listener was not https and the new ones switch it without a certificate
-    (an adoption's first check has no old inputs: the live protocol is checked before its write instead)."""
-    old_protocol = olds.get("protocol")
-    return (config.protocol == "https" and not config.certificates and isinstance(old_protocol, str)
-            and old_protocol.lower() != "https")
 
 
 def _text(value: Any) -> str | None:
@@ -151,7 +133,7 @@ class ListenerProvider(ResourceProvider):
         failure naming the key, and any API call raises it.
         """
         try:
-            settings = ProviderSettings.from_config(req.config.get)
+            settings = ProviderSettings.from_config(_stack_config(req.config))
         except ConfigurationError as error:
             _CONFIG_ERRORS[self] = error
             return
@@ -164,7 +146,7 @@ class ListenerProvider(ResourceProvider):
 
         if self in _CONFIG_ERRORS:
             raise _CONFIG_ERRORS[self]
-        settings = _SETTINGS.get(self) or ProviderSettings.from_config(lambda _key: None)
+        settings = _SETTINGS.get(self) or ProviderSettings.from_config({})
         with _CLIENTS_LOCK:
             client = _CLIENTS.get(settings)
             if client is None:
@@ -200,7 +182,7 @@ class ListenerProvider(ResourceProvider):
         failures += [_check_failure(v, inputs) for v in violations]
         if config is None or failures:
             return CheckResult(news, failures)
-        if _switches_to_https_without_certificate(olds, config):
+        if switches_to_https_without_certificate(olds, config):
             return CheckResult(news, [CheckFailure("certificates", "is required to switch the listener to https "
                                                                    "(its default certificate)")])
         if config.protocol == "udp" and config.client_affinity == "SOURCE_IP":
@@ -219,10 +201,10 @@ class ListenerProvider(ResourceProvider):
         could not be created beside the old listener, and a restore must never undo a new adoption.
         """
         inputs = _user_inputs(news)
-        replace = _replacement(inputs, olds)
+        replace = replacement(inputs, olds, is_unknown)
         program.diffed(_text(inputs.get("resource_key")), _text(olds.get("adoption_id")), _id, keeps=replace is None)
         if replace is not None:
-            return replace
+            return DiffResult(changes=True, replaces=[replace.because_of], delete_before_replace=replace.delete_first)
         if is_unknown(inputs):
             return DiffResult(changes=True, replaces=[], delete_before_replace=True)
         config, _ = validate_inputs(inputs)

@@ -184,7 +184,7 @@ def test_malformed_objects_name_the_key_and_never_echo_a_value(
 def test_a_non_object_fails_at_configure_naming_the_key(value: str) -> None:
     config = {"alicloud:assumeRole": value}
     with pytest.raises(ConfigurationError) as caught:
-        ProviderSettings.from_config(config.get, {})
+        ProviderSettings.from_config(config, {})
     assert caught.value.setting == "alicloud:assumeRole" and value not in str(caught.value)
 
 
@@ -193,7 +193,7 @@ def test_configure_never_echoes_a_broken_object(token: str) -> None:
     def failure(token: str) -> str:
         config = {"alicloud:assumeRoleWithOidc": '{"oidcToken": "' + token}  # cut short: not JSON
         with pytest.raises(ConfigurationError) as caught:
-            ProviderSettings.from_config(config.get, {})
+            ProviderSettings.from_config(config, {})
         return str(caught.value)
 
     assume(token not in failure("-" * 8))  # text the message holds anyway ("an objec") proves nothing
@@ -203,8 +203,8 @@ def test_configure_never_echoes_a_broken_object(token: str) -> None:
 def test_objects_from_the_engine_or_a_program_are_kept_as_the_same_canonical_text() -> None:
     as_text = {"alicloud:assumeRole": '{ "sessionName": "s", "roleArn": "' + ROLE + '" }'}
     as_object = {"alicloud:assumeRole": {"roleArn": ROLE, "sessionName": "s"}}
-    first = ProviderSettings.from_config(as_text.get, {})
-    second = ProviderSettings.from_config(as_object.get, {})
+    first = ProviderSettings.from_config(as_text, {})
+    second = ProviderSettings.from_config(as_object, {})
     assert first == second and hash(first) == hash(second)
     assert json.loads(dict(first.credential_config)["alicloud:assumeRole"]) == {"roleArn": ROLE, "sessionName": "s"}
 
@@ -213,7 +213,7 @@ def test_every_credential_key_is_kept_by_configure() -> None:
     config = {"alicloud:sharedCredentialsFile": "/f", "alicloud:ecsRoleName": "r", "alicloud:credentialsUri": URI,
               "ga-listener:stsEndpoint": "http://127.0.0.1:1", "ga-listener:ecsMetadataEndpoint": "http://127.0.0.1:2",
               "alicloud:assumeRoleWithOidc": json.dumps({"roleArn": ROLE})}
-    kept = dict(ProviderSettings.from_config(config.get, {}).credential_config)
+    kept = dict(ProviderSettings.from_config(config, {}).credential_config)
     assert kept == {**config, "alicloud:assumeRoleWithOidc": json.dumps({"roleArn": ROLE}, separators=(",", ":"))}
 
 

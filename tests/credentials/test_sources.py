@@ -312,7 +312,7 @@ import json, sys
 from ga_listener.config.settings import ProviderSettings
 import ga_listener.resource
 config = {"alicloud:assumeRole": '{"roleArn": "acs:ram::1:role/r"}', "alicloud:ecsRoleName": "r"}
-ProviderSettings.from_config(config.get, {})
+ProviderSettings.from_config(config, {})
 preview = sorted(m for m in sys.modules if m.split(".")[-1] in (
     "credentials", "chain", "sts", "metadata", "fetch", "profiles", "client") and m.startswith("ga_listener"))
 from ga_listener.auth.credentials import resolve_credentials

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ga_listener.config import plan
-from ga_listener.config.models import validate_inputs
+from ga_listener.config.validation import validate_inputs
 from ga_listener.lifecycle.create_plan import create_token, identity_params, next_create_token, touched_since_created
 
 PORTS = st.integers(min_value=1, max_value=6000)

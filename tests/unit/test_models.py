@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ga_listener.config.models import MANAGED_FIELDS, ListenerConfig, validate_inputs
+from ga_listener.config.models import MANAGED_FIELDS, ListenerConfig
+from ga_listener.config.validation import validate_inputs
 
 BASE: dict[str, Any] = {"listener_id": "lsr-bp1bpn0kn908w4nbw", "protocol": "tcp",
                         "port_ranges": [{"from_port": 80, "to_port": 80}]}

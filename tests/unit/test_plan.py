@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ga_listener.config import plan
-from ga_listener.config.models import validate_inputs
+from ga_listener.config.validation import validate_inputs
 
 BASE: dict[str, Any] = {"listener_id": "lsr-1", "protocol": "tcp",
                         "port_ranges": [{"from_port": 80, "to_port": 80}, {"from_port": 443, "to_port": 443}]}

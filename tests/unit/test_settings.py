@@ -11,7 +11,7 @@ from ga_listener.transport.errors import ConfigurationError
 
 
 def read(config: dict[str, Any], environ: dict[str, str] | None = None) -> ProviderSettings:
-    return ProviderSettings.from_config(config.get, environ or {})
+    return ProviderSettings.from_config(config, environ or {})
 
 
 def test_defaults() -> None:

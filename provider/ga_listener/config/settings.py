@@ -14,14 +14,14 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ga_listener.config.environment import Environment
 from ga_listener.transport.errors import ConfigurationError
 
-__all__ = ["CREDENTIAL_KEYS", "DEFAULT_CREATE_VISIBILITY_TIMEOUT", "DEFAULT_WAIT_TIMEOUT", "ProviderSettings"]
+__all__ = ["CREDENTIAL_KEYS", "DEFAULT_CREATE_VISIBILITY_TIMEOUT", "DEFAULT_WAIT_TIMEOUT", "KEYS", "ProviderSettings"]
 
 logger = logging.getLogger("ga_listener.settings")
 
@@ -50,6 +50,9 @@ WAIT_TIMEOUT_KEY = "ga-listener:waitTimeout"
 LOG_LEVEL_KEY = "ga-listener:logLevel"
 MAX_PORTS_KEY = "ga-listener:maxListenerPorts"
 CREATE_VISIBILITY_KEY = "ga-listener:createVisibilityTimeout"
+#: Every stack config key the provider reads (its own ``ga-listener:*`` and the alicloud provider's credential keys).
+KEYS = (ENDPOINT_KEY, SIGNATURE_KEY, WAIT_TIMEOUT_KEY, LOG_LEVEL_KEY, MAX_PORTS_KEY, CREATE_VISIBILITY_KEY,
+        *CREDENTIAL_KEYS)
 LOG_LEVELS = ("debug", "info", "warning", "error")
 #: The STS session expiration every role accepts (seconds; a role's own maximum may be lower).
 SESSION_SECONDS = (900, 43200)
@@ -77,11 +80,11 @@ class ProviderSettings:
         raise TypeError("ProviderSettings may hold credentials and are never pickled")
 
     @classmethod
-    def from_config(
-        cls, get: Callable[[str], Any], environ: Mapping[str, str] | None = None
-    ) -> ProviderSettings:
-        """Read settings with ``get(key)`` (the host's ``ConfigureRequest.config.get``) and the environment."""
+    def from_config(cls, config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> ProviderSettings:
+        """Read settings from the stack config (every key: namespaced ones such as ``alicloud:region``; values as
+        the engine hands them over, text) and the environment."""
         env = os.environ if environ is None else environ
+        get = config.get
         endpoint = _text(get(ENDPOINT_KEY)) or env.get("GA_LISTENER_ENDPOINT") or None
         region = _text(get(REGION_KEY)) or Environment(env).value("region")
         credentials = tuple((key, text) for key in CREDENTIAL_KEYS if (text := _credential_text(key, get(key))))
@@ -96,7 +99,7 @@ class ProviderSettings:
                                                DEFAULT_CREATE_VISIBILITY_TIMEOUT),
             credential_config=credentials,
         )
-        _warn_unused(_present_keys(get), dict(credentials).get(ENDPOINTS_KEY))
+        _warn_unused([key for key in config if isinstance(key, str)], dict(credentials).get(ENDPOINTS_KEY))
         return settings
 
 
@@ -167,13 +170,6 @@ def endpoints_sts(text: str | None) -> str | None:
     found = [item["sts"].strip() for item in _endpoints(json.loads(text)) if item.get("sts")] if text else []
     return found[0] if found else None
 
-
-def _present_keys(get: Callable[[str], Any]) -> list[str]:
-    """The keys of the stack config behind ``get``. The SDK's ``Config`` lists none: its ``get`` is bound to it
-    and the whole config is its ``_props`` (pulumi 3.x); a plain mapping's ``get`` is bound to the mapping."""
-    owner = getattr(get, "__self__", None)
-    props = owner if isinstance(owner, Mapping) else getattr(owner, "_props", None)
-    return [key for key in props if isinstance(key, str)] if isinstance(props, Mapping) else []
 
 
 def _warn_unused(keys: list[str], endpoints: str | None) -> None:
